@@ -1,0 +1,239 @@
+//! Parking idle workers and waking them without lost or surplus wake-ups.
+//!
+//! Every worker is in one of three states, counted in one packed atomic word
+//! (`Counts`): *searching* for work, *running* a task, or *sleeping* on the
+//! condition variable. Sleepers that no waker has claimed yet are counted as
+//! `unclaimed`; a claimed sleeper has a wake token waiting for it under the
+//! mutex.
+//!
+//! The protocol:
+//!
+//! * A submitter pushes its task, then calls [`Sleep::notify`], which issues a
+//!   SeqCst fence and reads the counts. If a sleeper is unclaimed it claims
+//!   exactly one (under the mutex: `unclaimed -= 1`, `tokens += 1`,
+//!   `notify_one`). Else, if some worker is searching, it does nothing: that
+//!   worker is bound to see the task (below). Else it reserves a new thread if
+//!   the pool is below its limit. So one submission wakes or starts at most
+//!   one worker: no thundering herd.
+//! * A worker that gives up searching takes the mutex, moves itself from
+//!   `searching` to `unclaimed` with one RMW, issues a SeqCst fence and looks
+//!   at the queues once more before it waits. The submitter's
+//!   "push, fence, read counts" and the sleeper's "announce, fence, read
+//!   queues" form a Dekker pair: at least one of them sees the other. Either
+//!   the sleeper sees the task and goes back to searching, or the submitter
+//!   sees the sleeper and posts a token, which the sleeper finds under the
+//!   mutex whether or not it has started waiting. No wake-up is lost.
+//! * A searching worker that finds a task leaves `searching` with an RMW and a
+//!   fence, then looks at the queues again; if more work is queued it calls
+//!   `notify` itself. A submitter that saw it searching and stayed quiet is
+//!   covered by that second look, and a burst ramps up one worker at a time.
+//! * A sleeper that times out retires (`workers -= 1`) under the mutex, but
+//!   only when no token is waiting for it. After it leaves, the caller looks
+//!   at the queues once more and notifies on their behalf, so a task pushed
+//!   while it retired starts a fresh worker.
+//! * Shutdown sets the flag and wakes every sleeper under the mutex; sleepers
+//!   check the flag under the same mutex before waiting.
+//!
+//! `tests/loom_sleep.rs` checks these claims with loom.
+
+use std::time::{Duration, Instant};
+
+use crate::sync::{fence, lock, AtomicBool, AtomicU64, Condvar, Mutex, Ordering};
+
+const FIELD_BITS: u32 = 21;
+const FIELD_MASK: u64 = (1 << FIELD_BITS) - 1;
+const ONE_WORKER: u64 = 1;
+const ONE_SEARCHING: u64 = 1 << FIELD_BITS;
+const ONE_UNCLAIMED: u64 = 1 << (2 * FIELD_BITS);
+
+/// The largest worker count the packed word can hold.
+pub const MAX_WORKERS_LIMIT: usize = FIELD_MASK as usize;
+
+/// A snapshot of the packed counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counts {
+    /// Live worker threads, including ones reserved but still starting.
+    pub workers: usize,
+    /// Workers looking for work (neither running a task nor asleep).
+    pub searching: usize,
+    /// Sleeping workers that no waker has claimed yet.
+    pub unclaimed: usize,
+}
+
+impl Counts {
+    fn unpack(word: u64) -> Self {
+        Counts {
+            workers: (word & FIELD_MASK) as usize,
+            searching: ((word >> FIELD_BITS) & FIELD_MASK) as usize,
+            unclaimed: ((word >> (2 * FIELD_BITS)) & FIELD_MASK) as usize,
+        }
+    }
+}
+
+/// What a call to [`Sleep::notify`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Notified {
+    /// A sleeper was claimed and signalled.
+    WokeSleeper,
+    /// Nobody needed waking: a searcher will find the work, or the pool is full.
+    Nothing,
+    /// A new worker was counted in (as searching); the caller must start its thread.
+    SpawnReserved,
+}
+
+/// Why [`Sleep::sleep`] returned.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Woke {
+    /// Work appeared, a token arrived or shutdown began: the worker is searching again.
+    Search,
+    /// The idle timeout passed with no work: the worker is no longer counted.
+    Retired,
+}
+
+pub struct Sleep {
+    counts: AtomicU64,
+    /// Wake tokens posted to claimed sleepers and not yet taken.
+    tokens: Mutex<usize>,
+    bell: Condvar,
+    shutdown: AtomicBool,
+}
+
+impl Default for Sleep {
+    fn default() -> Self {
+        Sleep {
+            counts: AtomicU64::new(0),
+            tokens: Mutex::new(0),
+            bell: Condvar::new(),
+            shutdown: AtomicBool::new(false),
+        }
+    }
+}
+
+impl Sleep {
+    pub fn counts(&self) -> Counts {
+        Counts::unpack(self.counts.load(Ordering::SeqCst))
+    }
+
+    pub fn is_shut_down(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst)
+    }
+
+    /// Called after work was pushed. Wakes one sleeper, or reserves one new
+    /// worker when nobody is idle and the pool has room.
+    pub fn notify(&self, max_workers: usize) -> Notified {
+        fence(Ordering::SeqCst);
+        let mut word = self.counts.load(Ordering::SeqCst);
+        loop {
+            let counts = Counts::unpack(word);
+            if counts.unclaimed > 0 {
+                if self.wake_one() {
+                    return Notified::WokeSleeper;
+                }
+                word = self.counts.load(Ordering::SeqCst);
+                continue;
+            }
+            if counts.searching > 0 || counts.workers >= max_workers {
+                return Notified::Nothing;
+            }
+            let reserved = word + ONE_WORKER + ONE_SEARCHING;
+            match self
+                .counts
+                .compare_exchange(word, reserved, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => return Notified::SpawnReserved,
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
+    fn wake_one(&self) -> bool {
+        let mut tokens = lock(&self.tokens);
+        if Counts::unpack(self.counts.load(Ordering::SeqCst)).unclaimed == 0 {
+            return false;
+        }
+        self.counts.fetch_sub(ONE_UNCLAIMED, Ordering::SeqCst);
+        *tokens += 1;
+        self.bell.notify_one();
+        true
+    }
+
+    /// A searching worker found a task. Returns after a fence, so the caller's
+    /// following look at the queues cannot miss a push whose submitter saw
+    /// this worker still searching.
+    pub fn start_running(&self) {
+        self.counts.fetch_sub(ONE_SEARCHING, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+    }
+
+    /// A worker finished its task and searches again.
+    pub fn stop_running(&self) {
+        self.counts.fetch_add(ONE_SEARCHING, Ordering::SeqCst);
+    }
+
+    /// A searching worker leaves the pool (shutdown, or its thread ends).
+    pub fn leave(&self) {
+        self.counts
+            .fetch_sub(ONE_WORKER + ONE_SEARCHING, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+    }
+
+    /// Parks a searching worker until it is woken, work appears, shutdown
+    /// begins, or `idle_timeout` passes (then it retires).
+    pub fn sleep(&self, has_work: impl Fn() -> bool, idle_timeout: Option<Duration>) -> Woke {
+        let deadline = idle_timeout.map(|timeout| Instant::now() + timeout);
+        let mut tokens = lock(&self.tokens);
+        self.counts
+            .fetch_add(ONE_UNCLAIMED.wrapping_sub(ONE_SEARCHING), Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        if has_work() || self.is_shut_down() {
+            // Still unclaimed: claims need the mutex we hold.
+            self.counts
+                .fetch_add(ONE_SEARCHING.wrapping_sub(ONE_UNCLAIMED), Ordering::SeqCst);
+            return Woke::Search;
+        }
+        loop {
+            if *tokens > 0 {
+                // The waker already took us out of `unclaimed`.
+                *tokens -= 1;
+                self.counts.fetch_add(ONE_SEARCHING, Ordering::SeqCst);
+                return Woke::Search;
+            }
+            if self.is_shut_down() {
+                self.counts
+                    .fetch_add(ONE_SEARCHING.wrapping_sub(ONE_UNCLAIMED), Ordering::SeqCst);
+                return Woke::Search;
+            }
+            match deadline {
+                None => {
+                    tokens = self
+                        .bell
+                        .wait(tokens)
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                }
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        // No token is ours (checked above, under the mutex).
+                        self.counts
+                            .fetch_sub(ONE_UNCLAIMED + ONE_WORKER, Ordering::SeqCst);
+                        drop(tokens);
+                        fence(Ordering::SeqCst);
+                        return Woke::Retired;
+                    }
+                    tokens = self
+                        .bell
+                        .wait_timeout(tokens, deadline - now)
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .0;
+                }
+            }
+        }
+    }
+
+    /// Refuses new sleep and wakes every sleeper so workers can drain and exit.
+    pub fn shut_down(&self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+        let _tokens = lock(&self.tokens);
+        self.bell.notify_all();
+    }
+}
