@@ -10,11 +10,11 @@
 //! detach only while it waits; it drives the worker through
 //! [`WorkerContext`].
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -62,6 +62,39 @@ impl std::fmt::Debug for dyn super::job::Job {
 
 static NEXT_POOL_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Every pool whose threads may still run, so process exit can join them all,
+/// including pools whose owner was already dropped.
+static EVERY_POOL: std::sync::Mutex<Vec<Weak<Shared>>> = std::sync::Mutex::new(Vec::new());
+
+/// Pools of this process (not of a parent we were forked from) still alive.
+fn every_live_pool() -> Vec<Arc<Shared>> {
+    let mut pools = EVERY_POOL.lock().unwrap_or_else(|p| p.into_inner());
+    pools.retain(|pool| pool.strong_count() > 0);
+    let pid = std::process::id();
+    pools
+        .iter()
+        .filter_map(Weak::upgrade)
+        .filter(|pool| pool.pid == pid)
+        .collect()
+}
+
+/// Shuts down every pool in the process (process exit).
+pub fn shut_down_every_pool() {
+    for pool in every_live_pool() {
+        pool.shut_down();
+    }
+}
+
+/// Waits for the workers of every pool to exit, except the caller's own
+/// thread; false if `timeout` passed first.
+pub fn wait_for_every_pool(timeout: Option<Duration>) -> bool {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    every_live_pool().iter().all(|pool| {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        pool.wait_for_workers(left)
+    })
+}
+
 /// The calling thread's own deque, when it is a worker.
 struct LocalQueue {
     pool_id: u64,
@@ -100,23 +133,26 @@ pub struct Pool {
 
 impl Pool {
     pub fn new(config: PoolConfig, thread_main: ThreadMain) -> Pool {
-        Pool {
-            shared: Arc::new(Shared {
-                id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
-                pid: std::process::id(),
-                config,
-                injector: Injector::new(),
-                stealers: RwLock::new(Vec::new()),
-                sleep: Sleep::default(),
-                counters: Counters::default(),
-                closed: AtomicBool::new(false),
-                submitting: AtomicUsize::new(0),
-                live: Mutex::new(Vec::new()),
-                all_exited: Condvar::new(),
-                next_serial: AtomicU64::new(0),
-                thread_main,
-            }),
-        }
+        let shared = Arc::new(Shared {
+            id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
+            pid: std::process::id(),
+            config,
+            injector: Injector::new(),
+            stealers: RwLock::new(Vec::new()),
+            sleep: Sleep::default(),
+            counters: Counters::default(),
+            closed: AtomicBool::new(false),
+            submitting: AtomicUsize::new(0),
+            live: Mutex::new(Vec::new()),
+            all_exited: Condvar::new(),
+            next_serial: AtomicU64::new(0),
+            thread_main,
+        });
+        EVERY_POOL
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Arc::downgrade(&shared));
+        Pool { shared }
     }
 
     pub fn config(&self) -> &PoolConfig {
@@ -143,13 +179,7 @@ impl Pool {
     /// Refuses new work and lets the workers exit once the queues are empty.
     /// Idempotent; returns at once (see [`Pool::wait_for_workers`]).
     pub fn shutdown(&self) {
-        let shared = &self.shared;
-        shared.closed.store(true, Ordering::SeqCst);
-        let backoff = Backoff::new();
-        while shared.submitting.load(Ordering::SeqCst) > 0 {
-            backoff.snooze();
-        }
-        shared.sleep.shut_down();
+        self.shared.shut_down();
     }
 
     pub fn is_shut_down(&self) -> bool {
@@ -187,32 +217,7 @@ impl Pool {
     /// Waits until every worker but the calling one (when it is a worker of
     /// this pool) has exited. Returns false if `timeout` passed first.
     pub fn wait_for_workers(&self, timeout: Option<Duration>) -> bool {
-        let shared = &self.shared;
-        let me = shared.current_worker_serial();
-        let deadline = timeout.map(|t| Instant::now() + t);
-        let mut live = lock(&shared.live);
-        loop {
-            if live.iter().all(|worker| Some(worker.serial) == me) {
-                return true;
-            }
-            live = match deadline {
-                None => shared
-                    .all_exited
-                    .wait(live)
-                    .unwrap_or_else(|p| p.into_inner()),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return false;
-                    }
-                    shared
-                        .all_exited
-                        .wait_timeout(live, deadline - now)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0
-                }
-            };
-        }
+        self.shared.wait_for_workers(timeout)
     }
 
     /// The live workers, oldest first.
@@ -265,6 +270,46 @@ impl Drop for Pool {
 }
 
 impl Shared {
+    fn shut_down(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        let backoff = Backoff::new();
+        while self.submitting.load(Ordering::SeqCst) > 0 {
+            backoff.snooze();
+        }
+        self.sleep.shut_down();
+    }
+
+    /// Waits until every worker but the calling one (when it is a worker of
+    /// this pool) has exited. Returns false if `timeout` passed first.
+    fn wait_for_workers(&self, timeout: Option<Duration>) -> bool {
+        let shared = self;
+        let me = shared.current_worker_serial();
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut live = lock(&shared.live);
+        loop {
+            if live.iter().all(|worker| Some(worker.serial) == me) {
+                return true;
+            }
+            live = match deadline {
+                None => shared
+                    .all_exited
+                    .wait(live)
+                    .unwrap_or_else(|p| p.into_inner()),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return false;
+                    }
+                    shared
+                        .all_exited
+                        .wait_timeout(live, deadline - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+
     fn current_worker_serial(&self) -> Option<u64> {
         LOCAL.with(|local| match &*local.borrow() {
             Some(queue) if queue.pool_id == self.id => Some(queue.serial),
@@ -392,12 +437,12 @@ fn worker_thread(shared: Arc<Shared>, handle: Arc<WorkerHandle>, deque: Deque<Ta
     let context = WorkerContext {
         shared: Arc::clone(&shared),
         handle: Arc::clone(&handle),
-        left: Cell::new(false),
+        left: AtomicBool::new(false),
     };
     let thread_main = Arc::clone(&shared.thread_main);
     // A panic outside a task (a bug in the embedder) still ends the worker cleanly.
     let _ = catch_unwind(AssertUnwindSafe(|| thread_main(&context)));
-    if !context.left.get() {
+    if !context.left.load(Ordering::Relaxed) {
         shared.sleep.leave();
     }
     // Tasks left on this deque (only if the body stopped early) go back to the injector.
@@ -415,7 +460,7 @@ pub struct WorkerContext {
     shared: Arc<Shared>,
     handle: Arc<WorkerHandle>,
     /// Set once the worker is no longer counted (it retired or shut down).
-    left: Cell<bool>,
+    left: AtomicBool,
 }
 
 impl WorkerContext {
@@ -451,7 +496,7 @@ impl WorkerContext {
             }
             if shared.sleep.is_shut_down() {
                 shared.sleep.leave();
-                self.left.set(true);
+                self.left.store(true, Ordering::Relaxed);
                 return None;
             }
             match shared
@@ -460,7 +505,7 @@ impl WorkerContext {
             {
                 Woke::Search => continue,
                 Woke::Retired => {
-                    self.left.set(true);
+                    self.left.store(true, Ordering::Relaxed);
                     Counters::bump(&shared.counters.retired);
                     if shared.has_work() {
                         // Work pushed while we retired: hand it to a fresh worker.

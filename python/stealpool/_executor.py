@@ -1,0 +1,128 @@
+"""``stealpool.ThreadPoolExecutor``: the stdlib's class, run on the Rust pool."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import os
+import threading
+import weakref
+from typing import Any, Callable, Dict, Set, Tuple, TypeVar
+
+from . import _core, _lifecycle
+from ._worker_threads import WorkerThread, on_worker_exit, on_worker_start
+
+T = TypeVar("T")
+
+_BROKEN_BY_INITIALIZER = "A thread initializer failed, the thread pool is not usable anymore"
+
+
+def default_max_workers() -> int:
+    """The stdlib's default on the running Python."""
+    cpu_count = getattr(os, "process_cpu_count", os.cpu_count)
+    return min(32, (cpu_count() or 1) + 4)
+
+
+class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
+    """A drop-in ``concurrent.futures.ThreadPoolExecutor`` on a Rust work-stealing pool.
+
+    Arguments, defaults, errors and messages are the stdlib's. In addition:
+    ``idle_timeout`` (seconds, ``None`` for never) retires idle workers,
+    ``run()`` awaits a call from a coroutine without a
+    ``concurrent.futures.Future`` in between, and ``stats()`` reports the pool.
+    """
+
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        thread_name_prefix: str = "",
+        initializer: Callable[..., object] | None = None,
+        initargs: Tuple[Any, ...] = (),
+        *,
+        idle_timeout: float | None = 10.0,
+    ) -> None:
+        if max_workers is None:
+            max_workers = default_max_workers()
+        if max_workers <= 0:
+            raise ValueError("max_workers must be greater than 0")
+        if initializer is not None and not callable(initializer):
+            raise TypeError("initializer must be a callable")
+        if idle_timeout is not None and not idle_timeout >= 0:
+            raise ValueError("idle_timeout must be None or a non-negative number of seconds")
+        self._max_workers = max_workers
+        self._thread_name_prefix = thread_name_prefix or (
+            "ThreadPoolExecutor-%d" % self._counter()  # type: ignore[attr-defined]
+        )
+        self._initializer = initializer
+        self._initargs = initargs
+        self._idle_timeout = idle_timeout
+        self._tracker: _core.Tracker | None = None
+        self._worker_threads: Set[WorkerThread] = set()
+        self._core = self._new_core()
+        _lifecycle.track(self)
+
+    def _new_core(self) -> _core.Core:
+        this = weakref.ref(self)
+        return _core.Core(
+            self._max_workers,
+            self._thread_name_prefix,
+            self._idle_timeout,
+            functools.partial(on_worker_start, this, self._initializer, self._initargs),
+            functools.partial(on_worker_exit, this),
+            threading.stack_size(),
+        )
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
+        return self._core.submit(fn, args, kwargs or None, self._tracker)
+
+    submit.__doc__ = concurrent.futures.ThreadPoolExecutor.submit.__doc__
+
+    def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> asyncio.Future[T]:
+        """Awaitable ``fn(*args, **kwargs)`` on the pool, from a coroutine.
+
+        Like ``asyncio.to_thread``, the call runs in a copy of the caller's
+        context. Cancelling the awaiting task before the call starts means it
+        never runs; cancelling later discards its outcome.
+        """
+        loop = asyncio.get_running_loop()
+        return self._core.run(loop, fn, args, kwargs or None, True, self._tracker)
+
+    def _run_for_loop(self, loop: asyncio.AbstractEventLoop, fn: Callable[..., T], args: Tuple[Any, ...]) -> asyncio.Future[T]:
+        """``loop.run_in_executor(self, fn, *args)`` through the loop's bridge."""
+        return self._core.run(loop, fn, args, None, False, self._tracker)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._core.shutdown(wait, cancel_futures)
+
+    shutdown.__doc__ = concurrent.futures.ThreadPoolExecutor.shutdown.__doc__
+
+    def stats(self) -> Dict[str, int]:
+        """A snapshot: workers, idle, queued, running, completed, stolen,
+        spawned, retired, panicked, and bridged (asyncio completions)."""
+        return self._core.stats()
+
+    @property
+    def _threads(self) -> Set[WorkerThread]:  # type: ignore[override]
+        """The live workers, as ``threading.Thread``-like objects."""
+        return set(self._worker_threads)
+
+    @property
+    def _broken(self) -> str | bool:  # type: ignore[override]
+        return self._core.broken or False
+
+    @property
+    def _shutdown(self) -> bool:  # type: ignore[override]
+        return self._core.is_shut_down
+
+    def _initializer_failed(self) -> None:
+        self._core.break_pool(_BROKEN_BY_INITIALIZER)
+
+    def _reset_after_fork(self) -> None:
+        old = self._core
+        self._worker_threads = set()
+        self._core = self._new_core()
+        if old.broken:
+            self._core.break_pool(old.broken)
+        if old.is_shut_down:
+            self._core.shutdown(False)

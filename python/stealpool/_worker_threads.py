@@ -1,0 +1,71 @@
+"""Worker threads as the ``threading`` module sees them.
+
+A stealpool worker is a Rust thread, not one started by ``threading``. Each
+registers an object in ``threading._active`` while it lives, so
+``threading.current_thread().name``, logging's ``%(threadName)s`` and
+``executor._threads`` show the pool's names, and removes it when it exits, so
+no dummy-thread entries pile up.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from concurrent.futures import _base
+from typing import TYPE_CHECKING, Any, Callable, Tuple
+
+if TYPE_CHECKING:
+    from ._core import WorkerHandle
+    from ._executor import ThreadPoolExecutor
+
+
+class WorkerThread(threading._DummyThread):  # type: ignore[name-defined,misc]
+    """The ``threading.Thread`` face of one worker: ``name``, ``is_alive()``, ``join()``."""
+
+    def __init__(self, handle: WorkerHandle) -> None:
+        super().__init__()
+        self.name = handle.name
+        self._stealpool_handle = handle
+
+    def is_alive(self) -> bool:
+        return self._stealpool_handle.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self is threading.current_thread():
+            raise RuntimeError("cannot join current thread")
+        self._stealpool_handle.join(timeout)
+
+
+def on_worker_start(
+    executor_ref: weakref.ref[ThreadPoolExecutor],
+    initializer: Callable[..., object] | None,
+    initargs: Tuple[Any, ...],
+    handle: WorkerHandle,
+) -> bool:
+    """Runs first on every new worker; False stops the worker (broken pool)."""
+    thread = WorkerThread(handle)
+    executor = executor_ref()
+    if executor is not None:
+        executor._worker_threads.add(thread)
+    del executor
+    if initializer is None:
+        return True
+    try:
+        initializer(*initargs)
+    except BaseException:
+        # Exactly as the stdlib's worker reports a failed initializer.
+        _base.LOGGER.critical("Exception in initializer:", exc_info=True)
+        executor = executor_ref()
+        if executor is not None:
+            executor._initializer_failed()
+        return False
+    return True
+
+
+def on_worker_exit(executor_ref: weakref.ref[ThreadPoolExecutor]) -> None:
+    """Runs last on every worker: forget its ``threading`` entry."""
+    with threading._active_limbo_lock:  # type: ignore[attr-defined]
+        thread = threading._active.pop(threading.get_ident(), None)  # type: ignore[attr-defined]
+    executor = executor_ref()
+    if executor is not None:
+        executor._worker_threads.discard(thread)

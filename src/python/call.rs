@@ -1,0 +1,62 @@
+//! One call of the user's function, in its own contextvars context, with a
+//! Rust panic turned into a Python exception instead of unwinding further.
+
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use pyo3::ffi;
+use pyo3::panic::PanicException;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+pub(crate) struct Call {
+    pub func: Py<PyAny>,
+    pub args: Py<PyTuple>,
+    pub kwargs: Option<Py<PyDict>>,
+    /// The context to run in; `None` means a fresh, empty one, so a
+    /// `ContextVar.set` in one task never leaks into the next on that worker.
+    pub context: Option<Py<PyAny>>,
+}
+
+impl Call {
+    /// Runs the call; an exception comes back as its value, traceback attached.
+    pub fn invoke(self, py: Python<'_>) -> Result<Py<PyAny>, Py<PyAny>> {
+        let outcome = catch_unwind(AssertUnwindSafe(|| self.invoke_in_context(py)));
+        let outcome = outcome.unwrap_or_else(|payload| Err(panic_to_pyerr(payload)));
+        outcome
+            .map(Bound::unbind)
+            .map_err(|err| err.into_value(py).into_any())
+    }
+
+    fn invoke_in_context(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+        let context = match self.context {
+            Some(context) => context.into_bound(py),
+            // SAFETY: attached; PyContext_New returns a new reference or NULL with an error set.
+            None => unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyContext_New())? },
+        };
+        // SAFETY: attached, and `context` is a contextvars.Context (a copy or a new one).
+        if unsafe { ffi::PyContext_Enter(context.as_ptr()) } != 0 {
+            return Err(PyErr::fetch(py));
+        }
+        let result = self
+            .func
+            .bind(py)
+            .call(self.args.bind(py), self.kwargs.as_ref().map(|k| k.bind(py)));
+        // SAFETY: the same context we entered above, on this thread.
+        unsafe { ffi::PyContext_Exit(context.as_ptr()) };
+        result
+    }
+}
+
+/// A Rust panic as the `PanicException` PyO3 raises for panics in calls from Python.
+pub(crate) fn panic_to_pyerr(payload: Box<dyn Any + Send>) -> PyErr {
+    let message = match (
+        payload.downcast_ref::<String>(),
+        payload.downcast_ref::<&str>(),
+    ) {
+        (Some(message), _) => message.clone(),
+        (None, Some(message)) => (*message).to_owned(),
+        (None, None) => "panic in Rust code".to_owned(),
+    };
+    PanicException::new_err(message)
+}

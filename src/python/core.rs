@@ -1,0 +1,251 @@
+//! `Core`: one pool, as the Python package drives it. The Python class
+//! `stealpool.ThreadPoolExecutor` owns one and adds the stdlib's surface.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple, PyType};
+
+use super::bridge::Bridge;
+use super::call::Call;
+use super::exit::interpreter_exiting;
+use super::jobs::{broken_thread_pool, AsyncJob, SyncJob};
+use super::tracker::Tracker;
+use super::wait::wait_releasing_gil;
+use super::worker_main::python_worker_main;
+use super::worker_thread::PyWorkerHandle;
+use crate::scheduler::sleep::MAX_WORKERS_LIMIT;
+use crate::scheduler::{Abandoned, Pool, PoolConfig, SubmitError, Task, DEFAULT_STACK_SIZE};
+
+#[pyclass(frozen, module = "stealpool._core")]
+pub struct Core {
+    pool: Pool,
+    /// Why the pool can no longer run anything, once an initializer failed.
+    broken: OnceLock<String>,
+    bridged: Arc<AtomicU64>,
+}
+
+fn future_class(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    static FUTURE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    FUTURE.import(py, "concurrent.futures", "Future")
+}
+
+#[pymethods]
+impl Core {
+    #[new]
+    #[pyo3(signature = (max_workers, thread_name_prefix, idle_timeout, on_worker_start, on_worker_exit, stack_size=0))]
+    fn new(
+        max_workers: usize,
+        thread_name_prefix: String,
+        idle_timeout: Option<f64>,
+        on_worker_start: Py<PyAny>,
+        on_worker_exit: Py<PyAny>,
+        stack_size: usize,
+    ) -> PyResult<Self> {
+        if max_workers == 0 {
+            return Err(PyValueError::new_err("max_workers must be greater than 0"));
+        }
+        if max_workers > MAX_WORKERS_LIMIT {
+            return Err(PyValueError::new_err(format!(
+                "max_workers must be at most {MAX_WORKERS_LIMIT}"
+            )));
+        }
+        let idle_timeout = match idle_timeout {
+            None => None,
+            Some(seconds) => Some(Duration::try_from_secs_f64(seconds).map_err(|_| {
+                PyValueError::new_err(
+                    "idle_timeout must be None or a non-negative number of seconds",
+                )
+            })?),
+        };
+        let config = PoolConfig {
+            max_workers,
+            idle_timeout,
+            thread_name_prefix,
+            stack_size: if stack_size == 0 {
+                DEFAULT_STACK_SIZE
+            } else {
+                stack_size
+            },
+        };
+        Ok(Core {
+            pool: Pool::new(config, python_worker_main(on_worker_start, on_worker_exit)),
+            broken: OnceLock::new(),
+            bridged: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    #[getter]
+    fn max_workers(&self) -> usize {
+        self.pool.config().max_workers
+    }
+
+    /// Queues `func(*args, **kwargs)`; returns its `concurrent.futures.Future`.
+    #[pyo3(signature = (func, args, kwargs=None, tracker=None))]
+    fn submit<'py>(
+        &self,
+        py: Python<'py>,
+        func: Py<PyAny>,
+        args: Py<PyTuple>,
+        kwargs: Option<Py<PyDict>>,
+        tracker: Option<&Bound<'py, Tracker>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.check_accepting(py)?;
+        let future = future_class(py)?.call0()?;
+        let job = SyncJob {
+            future: future.clone().unbind(),
+            call: Call {
+                func,
+                args,
+                kwargs,
+                context: None,
+            },
+            _in_flight: tracker.map(|tracker| tracker.get().enter()),
+        };
+        self.enqueue(Box::new(job))?;
+        Ok(future)
+    }
+
+    /// Queues `func(*args, **kwargs)` for `event_loop`; returns an asyncio
+    /// future that the loop's bridge resolves. With `copy_context` the call
+    /// runs in a copy of the caller's context (as `asyncio.to_thread`).
+    #[pyo3(signature = (event_loop, func, args, kwargs=None, copy_context=true, tracker=None))]
+    fn run<'py>(
+        &self,
+        py: Python<'py>,
+        event_loop: &Bound<'py, PyAny>,
+        func: Py<PyAny>,
+        args: Py<PyTuple>,
+        kwargs: Option<Py<PyDict>>,
+        copy_context: bool,
+        tracker: Option<&Bound<'py, Tracker>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.check_accepting(py)?;
+        let bridge = Bridge::of(event_loop)?;
+        let context = if copy_context {
+            // SAFETY: attached; returns a new reference or NULL with an error set.
+            Some(
+                unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyContext_CopyCurrent())? }.unbind(),
+            )
+        } else {
+            None
+        };
+        let future = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
+        let job = AsyncJob {
+            future: future.clone().unbind(),
+            bridge: bridge.unbind(),
+            call: Call {
+                func,
+                args,
+                kwargs,
+                context,
+            },
+            bridged: Arc::clone(&self.bridged),
+            _in_flight: tracker.map(|tracker| tracker.get().enter()),
+        };
+        self.enqueue(Box::new(job))?;
+        Ok(future)
+    }
+
+    /// As `Executor.shutdown`: refuse new work; with `cancel_futures`, cancel
+    /// what is still queued; with `wait`, join every worker but the caller.
+    #[pyo3(signature = (wait=true, cancel_futures=false))]
+    fn shutdown(&self, py: Python<'_>, wait: bool, cancel_futures: bool) -> PyResult<()> {
+        self.pool.shutdown();
+        if cancel_futures {
+            for task in self.pool.drain() {
+                task.abandon(Abandoned::Cancelled);
+            }
+        }
+        if wait {
+            let pool = &self.pool;
+            wait_releasing_gil(py, |slice| pool.wait_for_workers(Some(slice)))?;
+        }
+        Ok(())
+    }
+
+    /// Marks the pool broken (an initializer failed): queued work and later
+    /// submissions fail with `BrokenThreadPool(reason)`.
+    fn break_pool(&self, reason: String) {
+        let reason = self.broken.get_or_init(|| reason);
+        for task in self.pool.drain() {
+            task.abandon(Abandoned::Broken(reason));
+        }
+    }
+
+    #[getter]
+    fn broken(&self) -> Option<&str> {
+        self.broken.get().map(String::as_str)
+    }
+
+    #[getter]
+    fn is_shut_down(&self) -> bool {
+        self.pool.is_shut_down()
+    }
+
+    /// True when called from one of this pool's workers.
+    fn is_worker_thread(&self) -> bool {
+        self.pool.is_current_thread_a_worker()
+    }
+
+    /// The live workers.
+    fn workers(&self) -> Vec<PyWorkerHandle> {
+        self.pool
+            .workers()
+            .into_iter()
+            .map(|handle| PyWorkerHandle { handle })
+            .collect()
+    }
+
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let stats = self.pool.stats();
+        let snapshot = PyDict::new(py);
+        snapshot.set_item("workers", stats.workers)?;
+        snapshot.set_item("idle", stats.idle)?;
+        snapshot.set_item("queued", stats.queued)?;
+        snapshot.set_item("running", stats.running)?;
+        snapshot.set_item("completed", stats.completed)?;
+        snapshot.set_item("stolen", stats.stolen)?;
+        snapshot.set_item("spawned", stats.spawned)?;
+        snapshot.set_item("retired", stats.retired)?;
+        snapshot.set_item("panicked", stats.panicked)?;
+        snapshot.set_item("bridged", self.bridged.load(Ordering::Relaxed))?;
+        Ok(snapshot)
+    }
+}
+
+impl Core {
+    fn check_accepting(&self, py: Python<'_>) -> PyResult<()> {
+        if let Some(reason) = self.broken.get() {
+            return Err(broken_thread_pool(py, reason));
+        }
+        if self.pool.is_shut_down() {
+            return Err(PyRuntimeError::new_err(
+                "cannot schedule new futures after shutdown",
+            ));
+        }
+        if interpreter_exiting() {
+            return Err(PyRuntimeError::new_err(
+                "cannot schedule new futures after interpreter shutdown",
+            ));
+        }
+        Ok(())
+    }
+
+    fn enqueue(&self, task: Task) -> PyResult<()> {
+        match self.pool.submit(task) {
+            Ok(()) => Ok(()),
+            Err(SubmitError::ShutDown(_task)) => Err(PyRuntimeError::new_err(
+                "cannot schedule new futures after shutdown",
+            )),
+            Err(SubmitError::Spawn(error)) => Err(PyRuntimeError::new_err(format!(
+                "can't start new thread: {error}"
+            ))),
+        }
+    }
+}

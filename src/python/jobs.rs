@@ -1,0 +1,125 @@
+//! The two kinds of task the Python layer queues: one resolving a
+//! `concurrent.futures.Future` (`submit`), one resolving an asyncio future
+//! through its loop's bridge (`run`, `run_in_executor` after `install`).
+//! Once a task ran or was abandoned it is dropped, and with it every
+//! reference to the function, its arguments and its outcome.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyType;
+
+use super::bridge::{Bridge, Outcome};
+use super::call::Call;
+use super::tracker::InFlightGuard;
+use crate::scheduler::{Abandoned, Job};
+
+pub(crate) fn broken_thread_pool(py: Python<'_>, reason: &str) -> PyErr {
+    static BROKEN_THREAD_POOL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    match BROKEN_THREAD_POOL.import(py, "concurrent.futures.thread", "BrokenThreadPool") {
+        Ok(class) => PyErr::from_type(class.clone(), reason.to_owned()),
+        Err(error) => error,
+    }
+}
+
+pub(crate) struct SyncJob {
+    pub future: Py<PyAny>,
+    pub call: Call,
+    pub _in_flight: Option<InFlightGuard>,
+}
+
+impl Job for SyncJob {
+    fn run(self: Box<Self>) {
+        Python::attach(|py| {
+            let SyncJob { future, call, .. } = *self;
+            let future = future.bind(py);
+            // As the stdlib's _WorkItem: a future cancelled while queued never runs.
+            match future
+                .call_method0(intern!(py, "set_running_or_notify_cancel"))
+                .and_then(|running| running.is_truthy())
+            {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(error) => return error.write_unraisable(py, Some(future)),
+            }
+            let resolved = match call.invoke(py) {
+                Ok(value) => future.call_method1(intern!(py, "set_result"), (value,)),
+                Err(error) => future.call_method1(intern!(py, "set_exception"), (error,)),
+            };
+            if let Err(error) = resolved {
+                error.write_unraisable(py, Some(future));
+            }
+        })
+    }
+
+    fn abandon(self: Box<Self>, why: Abandoned<'_>) {
+        Python::attach(|py| {
+            let future = self.future.bind(py);
+            let abandoned = match why {
+                Abandoned::Cancelled => future.call_method0(intern!(py, "cancel")),
+                Abandoned::Broken(reason) => future.call_method1(
+                    intern!(py, "set_exception"),
+                    (broken_thread_pool(py, reason).into_value(py),),
+                ),
+            };
+            if let Err(error) = abandoned {
+                error.write_unraisable(py, Some(future));
+            }
+        })
+    }
+}
+
+pub(crate) struct AsyncJob {
+    pub future: Py<PyAny>,
+    pub bridge: Py<Bridge>,
+    pub call: Call,
+    /// Counts completions that went through a bridge, for `stats()`.
+    pub bridged: Arc<AtomicU64>,
+    pub _in_flight: Option<InFlightGuard>,
+}
+
+impl Job for AsyncJob {
+    fn run(self: Box<Self>) {
+        Python::attach(|py| {
+            let AsyncJob {
+                future,
+                bridge,
+                call,
+                bridged,
+                _in_flight,
+            } = *self;
+            // Cancelled before it started: never run it. Only reads the
+            // future's state; it is resolved on its loop's thread alone.
+            match future
+                .bind(py)
+                .call_method0(intern!(py, "done"))
+                .and_then(|done| done.is_truthy())
+            {
+                Ok(false) => {}
+                Ok(true) => return,
+                Err(error) => return error.write_unraisable(py, None),
+            }
+            let outcome = match call.invoke(py) {
+                Ok(value) => Outcome::Value(value),
+                Err(error) => Outcome::Error(error),
+            };
+            bridged.fetch_add(1, Ordering::Relaxed);
+            Bridge::complete(bridge.bind(py), future, outcome);
+        })
+    }
+
+    fn abandon(self: Box<Self>, why: Abandoned<'_>) {
+        Python::attach(|py| {
+            let outcome = match why {
+                Abandoned::Cancelled => Outcome::Cancel,
+                Abandoned::Broken(reason) => {
+                    Outcome::Error(broken_thread_pool(py, reason).into_value(py).into_any())
+                }
+            };
+            Bridge::complete(self.bridge.bind(py), self.future, outcome);
+        })
+    }
+}
