@@ -224,14 +224,15 @@ impl Core {
         if let Some(reason) = self.broken.get() {
             return Err(broken_thread_pool(py, reason));
         }
-        if self.pool.is_shut_down() {
-            return Err(PyRuntimeError::new_err(
-                "cannot schedule new futures after shutdown",
-            ));
-        }
+        // The exit hook shuts every pool down, so ask about exit first.
         if interpreter_exiting() {
             return Err(PyRuntimeError::new_err(
                 "cannot schedule new futures after interpreter shutdown",
+            ));
+        }
+        if self.pool.is_shut_down() {
+            return Err(PyRuntimeError::new_err(
+                "cannot schedule new futures after shutdown",
             ));
         }
         Ok(())

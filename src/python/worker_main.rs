@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 
-use super::exit::interpreter_exiting;
 use super::worker_thread::PyWorkerHandle;
 use crate::scheduler::{ThreadMain, WorkerContext};
 
@@ -15,11 +14,10 @@ use crate::scheduler::{ThreadMain, WorkerContext};
 /// unregisters it.
 pub(crate) fn python_worker_main(on_start: Py<PyAny>, on_exit: Py<PyAny>) -> ThreadMain {
     Arc::new(move |worker: &WorkerContext| {
-        // Not attached when the interpreter is finalizing: such a thread just ends.
+        // Not attached when the interpreter is finalizing: such a thread just
+        // ends. The exit hook joins workers before finalization, so queued
+        // work is never stranded that way.
         Python::try_attach(|py| {
-            if interpreter_exiting() {
-                return;
-            }
             let handle = PyWorkerHandle {
                 handle: Arc::clone(worker.handle()),
             };

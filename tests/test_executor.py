@@ -1,0 +1,397 @@
+"""stealpool.ThreadPoolExecutor as a drop-in for the stdlib class."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextvars
+import gc
+import logging
+import os
+import sys
+import threading
+import time
+import weakref
+from concurrent.futures.thread import BrokenThreadPool
+
+import pytest
+
+import stealpool
+from stealpool._executor import default_max_workers
+
+
+def noop() -> None:
+    return None
+
+
+def test_is_a_stdlib_thread_pool_executor():
+    with stealpool.ThreadPoolExecutor() as pool:
+        assert isinstance(pool, concurrent.futures.ThreadPoolExecutor)
+
+
+def test_default_max_workers_follows_the_stdlib_formula():
+    cpus = getattr(os, "process_cpu_count", os.cpu_count)() or 1
+    with stealpool.ThreadPoolExecutor() as pool:
+        assert pool._max_workers == min(32, cpus + 4) == default_max_workers()
+        assert pool._max_workers == concurrent.futures.ThreadPoolExecutor()._max_workers
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_rejects_non_positive_max_workers_like_the_stdlib(bad):
+    with pytest.raises(ValueError, match="^max_workers must be greater than 0$"):
+        stealpool.ThreadPoolExecutor(max_workers=bad)
+
+
+def test_rejects_non_callable_initializer_like_the_stdlib():
+    with pytest.raises(TypeError, match="^initializer must be a callable$"):
+        stealpool.ThreadPoolExecutor(initializer=42)
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan")])
+def test_rejects_bad_idle_timeout(bad):
+    with pytest.raises(ValueError, match="idle_timeout"):
+        stealpool.ThreadPoolExecutor(idle_timeout=bad)
+
+
+def test_submit_returns_a_stdlib_future_with_the_result():
+    with stealpool.ThreadPoolExecutor(max_workers=2) as pool:
+        future = pool.submit(lambda a, b=0: a + b, 1, b=2)
+        assert type(future) is concurrent.futures.Future
+        assert future.result(timeout=10) == 3
+
+
+def test_submit_accepts_fn_and_self_as_keyword_arguments():
+    def echo(**kwargs):
+        return kwargs
+
+    with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(echo, fn=1, self=2).result() == {"fn": 1, "self": 2}
+
+
+def test_exceptions_arrive_on_the_future_with_their_traceback():
+    def fails():
+        raise KeyError("boom")
+
+    with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(fails)
+        error = future.exception(timeout=10)
+        assert isinstance(error, KeyError)
+        frames = []
+        traceback = error.__traceback__
+        while traceback is not None:
+            frames.append(traceback.tb_frame.f_code.co_name)
+            traceback = traceback.tb_next
+        assert "fails" in frames
+
+
+@pytest.mark.parametrize("exception", [SystemExit(3), KeyboardInterrupt(), GeneratorExit()])
+def test_base_exceptions_land_on_the_future_and_the_pool_survives(exception):
+    def raises():
+        raise exception
+
+    with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(raises).exception(timeout=10) is exception
+        assert pool.submit(lambda: 5).result(timeout=10) == 5
+
+
+def test_non_callable_fn_fails_on_its_future():
+    with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(42)
+        with pytest.raises(TypeError, match="not callable"):
+            future.result(timeout=10)
+        assert pool.submit(lambda: "ok").result() == "ok"
+
+
+def test_a_rust_panic_becomes_an_exception_on_the_future():
+    from stealpool import _core
+
+    with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(_core.panic_for_tests, "deliberate")
+        error = future.exception(timeout=10)
+        assert isinstance(error, stealpool.PanicException)
+        assert "deliberate" in str(error)
+        assert pool.submit(lambda: 1).result(timeout=10) == 1
+
+
+def test_huge_argument_tuples_are_passed_through():
+    args = tuple(range(100_000))
+    with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(lambda *xs: sum(xs), *args).result(timeout=30) == sum(args)
+
+
+def test_works_with_wait_and_as_completed():
+    with stealpool.ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(pow, i, 2) for i in range(100)]
+        done, not_done = concurrent.futures.wait(futures, timeout=30)
+        assert not not_done and len(done) == 100
+        assert sorted(f.result() for f in concurrent.futures.as_completed(futures)) == [
+            i * i for i in range(100)
+        ]
+
+
+def test_map_matches_the_stdlib():
+    with stealpool.ThreadPoolExecutor(max_workers=3) as pool:
+        assert list(pool.map(pow, range(10), range(10))) == [pow(i, i) for i in range(10)]
+        assert list(pool.map(str, range(20), chunksize=4)) == [str(i) for i in range(20)]
+        results = pool.map(lambda x: 1 / x, [1, 0, 2])
+        assert next(results) == 1
+        with pytest.raises(ZeroDivisionError):
+            next(results)
+
+
+def test_map_timeout_raises_like_the_stdlib():
+    with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+        results = pool.map(time.sleep, [0.5], timeout=0.01)
+        with pytest.raises(concurrent.futures.TimeoutError):
+            list(results)
+
+
+@pytest.mark.skipif(
+    "buffersize" not in concurrent.futures.Executor.map.__code__.co_varnames,
+    reason="Executor.map has buffersize only on newer Pythons",
+)
+def test_map_buffersize_where_the_stdlib_has_it():
+    with stealpool.ThreadPoolExecutor(max_workers=2) as pool:
+        assert list(pool.map(abs, range(-5, 5), buffersize=2)) == [abs(i) for i in range(-5, 5)]
+
+
+def test_shutdown_is_idempotent_and_refuses_new_work():
+    pool = stealpool.ThreadPoolExecutor(max_workers=2)
+    pool.submit(noop).result()
+    pool.shutdown()
+    pool.shutdown(wait=False)
+    pool.shutdown(wait=True, cancel_futures=True)
+    assert pool._shutdown
+    with pytest.raises(RuntimeError, match="^cannot schedule new futures after shutdown$"):
+        pool.submit(noop)
+
+
+def test_shutdown_wait_runs_queued_work_and_joins_workers():
+    pool = stealpool.ThreadPoolExecutor(max_workers=2)
+    futures = [pool.submit(time.sleep, 0.01) for _ in range(20)]
+    threads = pool._threads
+    pool.shutdown(wait=True)
+    assert all(f.done() and not f.cancelled() for f in futures)
+    assert all(not t.is_alive() for t in threads)
+    assert pool.stats()["workers"] == 0
+
+
+def test_shutdown_cancel_futures_cancels_queued_work():
+    release = threading.Event()
+    pool = stealpool.ThreadPoolExecutor(max_workers=1)
+    blocker = pool.submit(release.wait)
+    while pool.stats()["running"] == 0:
+        time.sleep(0.001)
+    queued = [pool.submit(noop) for _ in range(10)]
+    pool.shutdown(wait=False, cancel_futures=True)
+    assert all(f.cancelled() for f in queued)
+    release.set()
+    assert blocker.result(timeout=10) is True
+    pool.shutdown(wait=True)
+
+
+def test_shutdown_from_another_thread_and_from_a_worker_does_not_deadlock():
+    pool = stealpool.ThreadPoolExecutor(max_workers=2)
+    from_worker = pool.submit(lambda: pool.shutdown(wait=True))
+    assert from_worker.result(timeout=10) is None
+    other = threading.Thread(target=pool.shutdown)
+    other.start()
+    other.join(10)
+    assert not other.is_alive()
+
+
+def test_a_cancelled_future_never_runs():
+    release = threading.Event()
+    ran = []
+    with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(release.wait)
+        future = pool.submit(ran.append, 1)
+        assert future.cancel()
+        release.set()
+    assert ran == []
+
+
+def test_initializer_runs_once_per_worker_with_initargs():
+    seen = []
+    with stealpool.ThreadPoolExecutor(
+        max_workers=2, initializer=seen.append, initargs=("init",)
+    ) as pool:
+        assert pool.submit(lambda: "ok").result() == "ok"
+    assert seen and set(seen) == {"init"} and len(seen) <= 2
+
+
+def test_failed_initializer_breaks_the_pool_like_the_stdlib(caplog):
+    def bad_initializer():
+        raise ValueError("no")
+
+    release = threading.Event()
+    pool = stealpool.ThreadPoolExecutor(max_workers=1, initializer=bad_initializer)
+    with caplog.at_level(logging.CRITICAL, logger="concurrent.futures"):
+        future = pool.submit(release.wait)
+        with pytest.raises(BrokenThreadPool):
+            future.result(timeout=10)
+    assert any(
+        record.levelno == logging.CRITICAL and record.getMessage() == "Exception in initializer:"
+        for record in caplog.records
+    )
+    assert pool._broken == "A thread initializer failed, the thread pool is not usable anymore"
+    with pytest.raises(BrokenThreadPool, match="initializer failed"):
+        pool.submit(noop)
+    pool.shutdown()
+
+
+def test_threads_are_named_by_prefix_everywhere():
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record.threadName)
+
+    logger = logging.getLogger("stealpool-test-names")
+    logger.addHandler(Keep())
+    logger.setLevel(logging.INFO)
+
+    def report():
+        logger.info("hello")
+        with open(f"/proc/self/task/{threading.get_native_id()}/comm") as comm:
+            return threading.current_thread().name, comm.read().strip()
+
+    with stealpool.ThreadPoolExecutor(max_workers=1, thread_name_prefix="named") as pool:
+        python_name, os_name = pool.submit(report).result()
+    assert python_name == "named_0"
+    assert records == ["named_0"]
+    assert os_name == "named_0"
+
+
+def test_default_prefix_counts_like_the_stdlib():
+    with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+        name = pool.submit(lambda: threading.current_thread().name).result()
+    assert name.startswith("ThreadPoolExecutor-") and name.endswith("_0")
+    assert pool._thread_name_prefix == name[: -len("_0")]
+
+
+def test_threads_attribute_lists_live_workers_with_the_thread_interface():
+    release = threading.Event()
+    pool = stealpool.ThreadPoolExecutor(max_workers=2, thread_name_prefix="live")
+    for _ in range(2):
+        pool.submit(release.wait)
+    while len(pool._threads) < 2:
+        time.sleep(0.001)
+    threads = pool._threads
+    assert {t.name for t in threads} == {"live_0", "live_1"}
+    assert all(t.is_alive() for t in threads)
+    release.set()
+    pool.shutdown()
+    for thread in threads:
+        thread.join()
+        assert not thread.is_alive()
+    assert pool._threads == set()
+
+
+def test_threading_local_persists_across_tasks_on_one_worker():
+    local = threading.local()
+
+    def count():
+        local.n = getattr(local, "n", 0) + 1
+        return local.n
+
+    with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+        assert [pool.submit(count).result() for _ in range(3)] == [1, 2, 3]
+
+
+def test_each_task_runs_in_its_own_context():
+    var = contextvars.ContextVar("var", default="unset")
+
+    def set_then_read():
+        before = var.get()
+        var.set("set by a task")
+        return before
+
+    with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+        assert [pool.submit(set_then_read).result() for _ in range(3)] == ["unset"] * 3
+
+
+def test_done_futures_hold_no_reference_through_the_pool():
+    class Thing:
+        def __call__(self, arg):
+            return None
+
+    class Failure(Exception):
+        pass
+
+    def make():
+        return Thing()
+
+    def fail(arg):
+        raise Failure(arg)
+
+    with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+        fn, arg = Thing(), Thing()
+        fn_ref, arg_ref = weakref.ref(fn), weakref.ref(arg)
+        pool.submit(fn, arg).result()
+        pool.submit(lambda: None).result()
+        result_future = pool.submit(make)
+        result_ref = weakref.ref(result_future.result())
+        error_future = pool.submit(fail, "x")
+        error_ref = weakref.ref(error_future.exception())
+        del fn, arg, result_future, error_future
+        gc.collect()
+        assert fn_ref() is None and arg_ref() is None
+        assert result_ref() is None and error_ref() is None
+
+
+def test_stats_snapshot():
+    with stealpool.ThreadPoolExecutor(max_workers=2) as pool:
+        for future in [pool.submit(noop) for _ in range(50)]:
+            future.result()
+        stats = pool.stats()
+    assert set(stats) == {
+        "workers", "idle", "queued", "running", "completed",
+        "stolen", "spawned", "retired", "panicked", "bridged",
+    }
+    assert stats["completed"] == 50
+    assert 1 <= stats["spawned"] <= 2
+    assert stats["queued"] == 0 and stats["running"] == 0
+
+
+def test_idle_workers_retire_and_come_back():
+    with stealpool.ThreadPoolExecutor(max_workers=2, idle_timeout=0.05) as pool:
+        pool.submit(noop).result()
+        deadline = time.monotonic() + 10
+        while pool.stats()["workers"] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert pool.stats()["workers"] == 0
+        assert pool.stats()["retired"] >= 1
+        assert pool.submit(lambda: 9).result(timeout=10) == 9
+
+
+def test_submitting_from_many_threads_loses_nothing():
+    with stealpool.ThreadPoolExecutor(max_workers=4) as pool:
+        results = [[] for _ in range(8)]
+
+        def submitter(i):
+            results[i] = [pool.submit(pow, i, j) for j in range(2000)]
+
+        threads = [threading.Thread(target=submitter, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for i, futures in enumerate(results):
+            assert [f.result(timeout=30) for f in futures] == [pow(i, j) for j in range(2000)]
+
+
+def test_tasks_submitted_from_workers_run_even_when_the_submitter_blocks():
+    with stealpool.ThreadPoolExecutor(max_workers=2) as pool:
+        def outer():
+            return pool.submit(lambda: "inner").result(timeout=10)
+
+        assert pool.submit(outer).result(timeout=20) == "inner"
+
+
+def test_deep_recursion_fits_the_worker_stack():
+    def depth(n):
+        return 0 if n == 0 else 1 + depth(n - 1)
+
+    limit = min(sys.getrecursionlimit() - 50, 900)
+    with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(depth, limit).result() == limit

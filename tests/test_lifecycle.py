@@ -1,0 +1,150 @@
+"""Interpreter exit and fork, each in a fresh subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+
+
+def run_python(code: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_exit_runs_queued_work_and_joins_workers():
+    result = run_python(
+        """
+        import sys, time, stealpool
+        pool = stealpool.ThreadPoolExecutor(max_workers=2)
+        def slow(i):
+            time.sleep(0.01)
+            sys.stdout.write(f"ran {i}\n")
+        for i in range(20):
+            pool.submit(slow, i)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(result.stdout.split("\n")[:-1]) == sorted(f"ran {i}" for i in range(20))
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    "state",
+    ["parked", "sleeping in a task", "dropped without shutdown", "never started"],
+)
+def test_exit_never_hangs_or_crashes(state):
+    setups = {
+        "parked": "pool = stealpool.ThreadPoolExecutor(idle_timeout=None); pool.submit(int).result()",
+        "sleeping in a task": "pool = stealpool.ThreadPoolExecutor(); pool.submit(time.sleep, 0.2)",
+        "dropped without shutdown": "stealpool.ThreadPoolExecutor().submit(time.sleep, 0.1)",
+        "never started": "pool = stealpool.ThreadPoolExecutor()",
+    }
+    result = run_python(f"import time, stealpool\n{setups[state]}\nprint('main done')")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "main done\n"
+    assert result.stderr == ""
+
+
+def test_submit_during_interpreter_shutdown_is_refused_like_the_stdlib():
+    result = run_python(
+        """
+        import atexit, stealpool
+        pool = stealpool.ThreadPoolExecutor()
+        @atexit.register
+        def late():
+            try:
+                pool.submit(int)
+            except RuntimeError as error:
+                print(error)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "cannot schedule new futures after interpreter shutdown\n"
+
+
+def test_sys_exit_while_workers_run():
+    result = run_python(
+        """
+        import sys, time, stealpool
+        pool = stealpool.ThreadPoolExecutor(max_workers=4)
+        for _ in range(8):
+            pool.submit(time.sleep, 0.05)
+        sys.exit(3)
+        """
+    )
+    assert result.returncode == 3, result.stderr
+
+
+def test_unhandled_keyboard_interrupt_in_the_main_thread():
+    result = run_python(
+        """
+        import time, stealpool
+        pool = stealpool.ThreadPoolExecutor(max_workers=2)
+        for _ in range(4):
+            pool.submit(time.sleep, 0.05)
+        raise KeyboardInterrupt
+        """
+    )
+    assert result.returncode in (1, -2, 130), result.stderr
+    assert "KeyboardInterrupt" in result.stderr
+    assert "Fatal" not in result.stderr and "panicked" not in result.stderr
+
+
+@needs_fork
+def test_forked_child_gets_a_working_pool_and_not_the_parents_queue():
+    result = run_python(
+        """
+        import os, threading, time, stealpool
+        pool = stealpool.ThreadPoolExecutor(max_workers=1)
+        release = threading.Event()
+        blocker = pool.submit(release.wait)
+        while pool.stats()["running"] == 0:
+            time.sleep(0.001)
+        queued = pool.submit(print, "parent work ran", flush=True)
+        pid = os.fork()
+        if pid == 0:
+            child = pool.submit(lambda: "child ok").result(timeout=10)
+            print(child, pool.stats()["completed"], flush=True)
+            pool.shutdown()
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        release.set()
+        queued.result(timeout=10)
+        pool.shutdown()
+        print("child status", status)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "child ok 1" in lines
+    assert lines.count("parent work ran") == 1
+    assert "child status 0" in lines
+
+
+@needs_fork
+def test_multiprocessing_fork_start_method_children_can_use_stealpool():
+    result = run_python(
+        """
+        import multiprocessing, stealpool
+        pool = stealpool.ThreadPoolExecutor(max_workers=2)
+        pool.submit(int).result()
+        def in_child(x):
+            return pool.submit(lambda: x * 2).result(timeout=10)
+        if __name__ == "__main__":
+            with multiprocessing.get_context("fork").Pool(2) as processes:
+                print(processes.map(in_child, range(6)))
+            print(pool.submit(lambda: "parent ok").result())
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["[0, 2, 4, 6, 8, 10]", "parent ok"]
