@@ -28,7 +28,7 @@ def test_exit_runs_queued_work_and_joins_workers():
         pool = stealpool.ThreadPoolExecutor(max_workers=2)
         def slow(i):
             time.sleep(0.01)
-            sys.stdout.write(f"ran {i}\n")
+            sys.stdout.write(f"ran {i}\\n")
         for i in range(20):
             pool.submit(slow, i)
         """
