@@ -55,7 +55,7 @@ def test_rejects_bad_idle_timeout(bad):
 def test_submit_returns_a_stdlib_future_with_the_result():
     with stealpool.ThreadPoolExecutor(max_workers=2) as pool:
         future = pool.submit(lambda a, b=0: a + b, 1, b=2)
-        assert type(future) is concurrent.futures.Future
+        assert isinstance(future, concurrent.futures.Future)
         assert future.result(timeout=10) == 3
 
 

@@ -113,16 +113,26 @@ def install(loop: Optional[asyncio.AbstractEventLoop] = None, **pool_kwargs: Any
     """
     if loop is None:
         loop = asyncio.get_running_loop()
-    current = getattr(loop, "_default_executor", None)
+    current = default_executor_of(loop)
     if isinstance(current, ThreadPoolExecutor):
         _route_run_in_executor(loop)
         return current
     executor = ThreadPoolExecutor(**pool_kwargs) if pool_kwargs else LoopExecutor(shared_pool())
     loop.set_default_executor(executor)
+    # uvloop keeps its default executor where Python cannot read it.
+    loop._stealpool_executor = executor  # type: ignore[attr-defined]
     if current is not None:
         current.shutdown(wait=False)
     _route_run_in_executor(loop)
     return executor
+
+
+def default_executor_of(loop: asyncio.AbstractEventLoop) -> Any:
+    """The loop's default executor: asyncio's attribute, else the one install() set."""
+    try:
+        return loop._default_executor  # type: ignore[attr-defined]
+    except AttributeError:
+        return getattr(loop, "_stealpool_executor", None)
 
 
 def _route_run_in_executor(loop: asyncio.AbstractEventLoop) -> None:
@@ -132,7 +142,7 @@ def _route_run_in_executor(loop: asyncio.AbstractEventLoop) -> None:
 
     def run_in_executor(executor: Any, func: Callable[..., T], *args: Any) -> Awaitable[T]:
         if executor is None:
-            executor = getattr(loop, "_default_executor", None)
+            executor = default_executor_of(loop)
         if not isinstance(executor, ThreadPoolExecutor):
             return loop_run_in_executor(executor, func, *args)
         if loop.is_closed():
@@ -173,7 +183,7 @@ async def to_thread(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """``asyncio.to_thread`` that always runs on stealpool (the loop's
     stealpool executor if installed, else the process-wide pool)."""
     loop = asyncio.get_running_loop()
-    executor = getattr(loop, "_default_executor", None)
+    executor = default_executor_of(loop)
     if not isinstance(executor, ThreadPoolExecutor):
         executor = shared_pool()
     return await executor.run(func, *args, **kwargs)

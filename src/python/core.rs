@@ -32,7 +32,7 @@ pub struct Core {
 
 fn future_class(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
     static FUTURE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-    FUTURE.import(py, "concurrent.futures", "Future")
+    FUTURE.import(py, "stealpool._future", "Future")
 }
 
 #[pymethods]

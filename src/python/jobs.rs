@@ -14,6 +14,7 @@ use pyo3::types::PyType;
 
 use super::bridge::{Bridge, Outcome};
 use super::call::Call;
+use super::fast_future;
 use super::tracker::InFlightGuard;
 use crate::scheduler::{Abandoned, Job};
 
@@ -36,16 +37,22 @@ impl Job for SyncJob {
         Python::attach(|py| {
             let SyncJob { future, call, .. } = *self;
             let future = future.bind(py);
-            // As the stdlib's _WorkItem: a future cancelled while queued never runs.
-            match future
-                .call_method0(intern!(py, "set_running_or_notify_cancel"))
-                .and_then(|running| running.is_truthy())
-            {
-                Ok(true) => {}
-                Ok(false) => return,
-                Err(error) => return error.write_unraisable(py, Some(future)),
+            if fast_future::try_start(future).is_none() {
+                // As the stdlib's _WorkItem: a future cancelled while queued never runs.
+                match future
+                    .call_method0(intern!(py, "set_running_or_notify_cancel"))
+                    .and_then(|running| running.is_truthy())
+                {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(error) => return error.write_unraisable(py, Some(future)),
+                }
             }
-            let resolved = match call.invoke(py) {
+            let outcome = call.invoke(py);
+            if fast_future::try_finish(future, &outcome) {
+                return;
+            }
+            let resolved = match outcome {
                 Ok(value) => future.call_method1(intern!(py, "set_result"), (value,)),
                 Err(error) => future.call_method1(intern!(py, "set_exception"), (error,)),
             };

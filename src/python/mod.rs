@@ -4,7 +4,9 @@ mod bridge;
 mod call;
 mod core;
 mod exit;
+mod fast_future;
 mod fork;
+mod future_condition;
 mod jobs;
 mod tracker;
 mod wait;
@@ -22,7 +24,9 @@ fn panic_for_tests(message: &str) {
 
 #[pymodule(gil_used = false)]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    fast_future::init(module.py())?;
     module.add_class::<core::Core>()?;
+    module.add_class::<future_condition::FutureCondition>()?;
     module.add_class::<bridge::Bridge>()?;
     module.add_class::<tracker::Tracker>()?;
     module.add_class::<worker_thread::PyWorkerHandle>()?;

@@ -1,0 +1,34 @@
+"""The benchmark harness: ``python -m stealpool.bench [--quick|--full] [--only ...] [--json] [--plot FILE.png]``.
+
+In one process, each workload runs stealpool and its peers alternately
+(A B A B … after a warm-up round) and reports each peer's median and its
+ratio to the stdlib (> 1: faster than the stdlib). Workloads, by --only name:
+
+  roundtrip     one no-op awaited at a time (per-call latency)
+  burst         no-ops gathered at once (per-call throughput)
+  submit, map   ThreadPoolExecutor.submit + wait, and .map, of no-ops
+  sha256        1 MiB hashes at 1, 2, 4 … cpu_count workers: speedup over serial
+  grain         the same hashing in 4 KiB / 64 KiB / 1 MiB tasks: MB/s
+  sleep_fanout  1000 x sleep(5 ms) on 64 workers, against the ideal time
+  memory        RSS growth per task queued behind a blocked pool
+  floor         the loop resolving futures by itself, against stealpool's burst
+
+Async workloads run on the stock loop and on uvloop where it imports. Peers
+are described in ``stealpool.bench.peers``, sizes in ``stealpool.bench.sizes``,
+the --json shape in ``stealpool.bench.report``.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    # Imported on call: the memory probe and process-limit children import
+    # this package and should not pay for the whole harness.
+    from .cli import main as cli_main
+
+    return cli_main(argv)
+
+
+__all__ = ["main"]

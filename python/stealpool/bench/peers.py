@@ -1,0 +1,102 @@
+"""Who stealpool is measured against, and how each one sends a call to a thread.
+
+Async rows (one loop per peer):
+  stealpool            ``asyncio.to_thread(f)`` after ``stealpool.install()``
+  stdlib               ``loop.run_in_executor(None, f)`` on a plain loop
+  stealpool.to_thread  ``stealpool.to_thread(f)`` after ``stealpool.install()``
+  asyncio.to_thread    ``asyncio.to_thread(f)`` on a plain loop
+  anyio                ``anyio.to_thread.run_sync(f)`` on a plain loop
+  hypertile            ``hypertile.to_thread(f)`` on a plain loop
+Sync rows: ``concurrent.futures.ThreadPoolExecutor`` (stdlib) against
+``stealpool.ThreadPoolExecutor`` (stealpool).
+
+Peers that do not import are skipped with a note; nothing is installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
+
+import stealpool
+
+from .loops import Caller
+from .results import STDLIB, STEALPOOL
+
+# The order peers run in within each round, and their column order.
+ASYNC_PEER_ORDER = [STEALPOOL, STDLIB, "stealpool.to_thread", "asyncio.to_thread", "anyio", "hypertile"]
+
+
+class AsyncPeer(NamedTuple):
+    name: str
+    # Called once on the peer's own loop, in its thread; returns how to send a call.
+    prepare: Callable[[asyncio.AbstractEventLoop], Caller]
+
+
+def stdlib_run_in_executor(loop: asyncio.AbstractEventLoop) -> Caller:
+    return functools.partial(loop.run_in_executor, None)
+
+
+def _plain_asyncio_to_thread(loop: asyncio.AbstractEventLoop) -> Caller:
+    return asyncio.to_thread
+
+
+def _installed_asyncio_to_thread(loop: asyncio.AbstractEventLoop) -> Caller:
+    stealpool.install(loop)
+    return asyncio.to_thread
+
+
+def _installed_stealpool_to_thread(loop: asyncio.AbstractEventLoop) -> Caller:
+    stealpool.install(loop)
+    return stealpool.to_thread
+
+
+def _anyio_peer() -> Tuple[Optional[AsyncPeer], str]:
+    try:
+        import anyio.to_thread
+    except ImportError as exc:
+        return None, "anyio not importable ({}): skipped".format(exc)
+    return AsyncPeer("anyio", lambda loop: anyio.to_thread.run_sync), ""
+
+
+def _hypertile_peer() -> Tuple[Optional[AsyncPeer], str]:
+    try:
+        import hypertile
+    except Exception as exc:  # an ImportError, or a broken install failing some other way
+        return None, "hypertile not importable ({}): skipped".format(exc)
+    if not callable(getattr(hypertile, "to_thread", None)):
+        return None, "hypertile imports but has no to_thread(): skipped"
+    return AsyncPeer("hypertile", lambda loop: hypertile.to_thread), ""
+
+
+def available_async_peers() -> Tuple[List[AsyncPeer], List[str]]:
+    """Every async peer that imports, in ASYNC_PEER_ORDER; notes on the rest."""
+    peers = [
+        AsyncPeer(STEALPOOL, _installed_asyncio_to_thread),
+        AsyncPeer(STDLIB, stdlib_run_in_executor),
+        AsyncPeer("stealpool.to_thread", _installed_stealpool_to_thread),
+        AsyncPeer("asyncio.to_thread", _plain_asyncio_to_thread),
+    ]
+    notes: List[str] = []
+    for find in (_anyio_peer, _hypertile_peer):
+        peer, note = find()
+        if peer is not None:
+            peers.append(peer)
+        if note:
+            notes.append(note)
+    return peers, notes
+
+
+# Sync rows: a pool class per peer, built with the same arguments.
+PoolFactory = Callable[..., concurrent.futures.ThreadPoolExecutor]
+SYNC_POOLS: Dict[str, PoolFactory] = {
+    STEALPOOL: stealpool.ThreadPoolExecutor,
+    STDLIB: concurrent.futures.ThreadPoolExecutor,
+}
+
+
+def noop(*_: object) -> None:
+    """The call every overhead workload sends: all cost is the pool's."""
+    return None

@@ -1,0 +1,98 @@
+"""--plot: ratios to the stdlib per row, and sha256 speedup against worker count.
+
+Reads the JSON-shaped report, so a saved ``--json`` output could be drawn too.
+matplotlib is optional: ``require_matplotlib`` is checked before any
+benchmark runs, so a missing package costs nothing but an error message.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from .results import STDLIB, STEALPOOL
+
+
+class PlotUnavailable(RuntimeError):
+    pass
+
+
+def require_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
+        raise PlotUnavailable(
+            "--plot needs matplotlib, which does not import here ({}): pip install matplotlib".format(exc)
+        ) from None
+
+
+def ratio_series(report: Dict[str, Any]) -> Dict[str, Dict[str, float]]:
+    """peer -> {row label: ratio to stdlib}, rows without ratios left out."""
+    series: Dict[str, Dict[str, float]] = {}
+    for row in report["rows"]:
+        for peer, ratio in row["ratios"].items():
+            if ratio is not None:
+                series.setdefault(peer, {})[row["label"]] = ratio
+    return series
+
+
+def scaling_series(report: Dict[str, Any]) -> Dict[str, List[List[float]]]:
+    """peer -> [[workers, speedup], ...] from the sha256 rows, by worker count."""
+    series: Dict[str, List[List[float]]] = {}
+    rows = sorted((row for row in report["rows"] if row["workload"] == "sha256"), key=lambda row: row["params"]["workers"])
+    for row in rows:
+        for peer, speedup in row["medians"].items():
+            series.setdefault(peer, []).append([row["params"]["workers"], speedup])
+    return series
+
+
+def draw(report: Dict[str, Any], path: str) -> None:
+    require_matplotlib()
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display needed, none opened
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    ratios = ratio_series(report)
+    scaling = scaling_series(report)
+    labels = [row["label"] for row in report["rows"] if row["ratios"]]
+    figure, (ratio_axes, scaling_axes) = plt.subplots(1, 2, figsize=(14, max(4.0, 0.35 * len(labels) + 2)))
+
+    peers = [STEALPOOL] + [peer for peer in ratios if peer != STEALPOOL]
+    bar_height = 0.8 / max(len(peers), 1)
+    for index, peer in enumerate(peers):
+        values = ratios.get(peer, {})
+        positions = [position + index * bar_height for position, label in enumerate(labels) if label in values]
+        ratio_axes.barh(positions, [values[label] for label in labels if label in values], height=bar_height, label=peer)
+    ratio_axes.axvline(1.0, color="black", linewidth=1)
+    ratio_axes.set_yticks([position + 0.4 - bar_height / 2 for position in range(len(labels))])
+    ratio_axes.set_yticklabels(labels)
+    ratio_axes.invert_yaxis()
+    ratio_axes.set_xscale("log")
+    # Plain "2x" ticks: ratios read as multiples, not as powers of ten.
+    times = FuncFormatter(lambda value, _: "{:g}x".format(value))
+    ratio_axes.xaxis.set_major_formatter(times)
+    ratio_axes.xaxis.set_minor_formatter(times)
+    ratio_axes.set_xlabel("ratio to {} (> 1: faster)".format(STDLIB))
+    ratio_axes.set_title("Each peer against the stdlib")
+    ratio_axes.legend(fontsize="small")
+
+    if scaling:
+        for peer, points in scaling.items():
+            scaling_axes.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=peer)
+        most = max(p[0] for points in scaling.values() for p in points)
+        scaling_axes.set_xticks(sorted({p[0] for points in scaling.values() for p in points}))
+        scaling_axes.plot([1, most], [1, most], linestyle="--", color="grey", label="linear")
+        scaling_axes.legend(fontsize="small")
+    else:
+        scaling_axes.text(0.5, 0.5, "sha256 not run", ha="center", va="center", transform=scaling_axes.transAxes)
+    scaling_axes.set_xlabel("workers")
+    scaling_axes.set_ylabel("speedup over serial")
+    scaling_axes.set_title("sha256 of 1 MiB pieces")
+
+    machine = report["machine"]
+    figure.suptitle("stealpool.bench, {} {}, {} CPUs, {}".format(
+        machine["implementation"], machine["python"], machine["cpu_count"], machine["date"]))
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)

@@ -1,0 +1,112 @@
+"""Workloads on the executor directly, from plain synchronous code.
+
+submit        N ``submit(noop)`` then ``concurrent.futures.wait``.
+map           ``list(pool.map(noop, range(N)))``.
+sleep_fanout  1000 x ``time.sleep(0.005)`` on 64 workers, against the ideal
+              of every worker sleeping back to back (1000/64 x 5 ms).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import time
+from typing import Callable, Dict, Iterator, List, Optional
+
+from .context import SAMPLE_TIMEOUT_S, BenchContext, BenchHang
+from .peers import SYNC_POOLS, noop
+from .results import Row, make_row
+from .stats import LOWER_IS_BETTER
+
+SLEEP_WORKERS = 64
+SLEEP_SECONDS = 0.005
+
+Executor = concurrent.futures.ThreadPoolExecutor
+Sample = Callable[[Executor], float]
+
+
+@contextlib.contextmanager
+def open_pools(max_workers: Optional[int] = None) -> Iterator[Dict[str, Executor]]:
+    """One pool per sync peer, alive for a whole workload so rounds reuse warm threads."""
+    pools: Dict[str, Executor] = {}
+    try:
+        for name, factory in SYNC_POOLS.items():
+            pools[name] = factory(max_workers=max_workers)
+        yield pools
+    finally:
+        for pool in pools.values():
+            pool.shutdown(wait=True)
+
+
+def wait_all(futures: List[concurrent.futures.Future], what: str) -> None:
+    _, not_done = concurrent.futures.wait(futures, timeout=SAMPLE_TIMEOUT_S)
+    if not_done:
+        raise BenchHang("{}: {} of {} tasks unfinished after {:.0f}s".format(what, len(not_done), len(futures), SAMPLE_TIMEOUT_S))
+
+
+def submit_sample(tasks: int) -> Sample:
+    def sample(pool: Executor) -> float:
+        started = time.perf_counter()
+        futures = [pool.submit(noop) for _ in range(tasks)]
+        wait_all(futures, "submit on {}".format(type(pool).__module__))
+        return time.perf_counter() - started
+
+    return sample
+
+
+def map_sample(tasks: int) -> Sample:
+    def sample(pool: Executor) -> float:
+        started = time.perf_counter()
+        list(pool.map(noop, range(tasks), timeout=SAMPLE_TIMEOUT_S))
+        return time.perf_counter() - started
+
+    return sample
+
+
+def sleep_sample(tasks: int) -> Sample:
+    def sample(pool: Executor) -> float:
+        started = time.perf_counter()
+        futures = [pool.submit(time.sleep, SLEEP_SECONDS) for _ in range(tasks)]
+        wait_all(futures, "sleep_fanout on {}".format(type(pool).__module__))
+        return time.perf_counter() - started
+
+    return sample
+
+
+def alternate_pools(ctx: BenchContext, label: str, sample: Sample, max_workers: Optional[int] = None) -> Dict[str, List[float]]:
+    with open_pools(max_workers) as pools:
+        contenders = {name: (lambda pool=pool: sample(pool)) for name, pool in pools.items()}
+        return ctx.alternate(label, contenders)
+
+
+def run_submit(ctx: BenchContext) -> List[Row]:
+    tasks = ctx.sizes.pool_tasks
+    samples = alternate_pools(ctx, "submit", submit_sample(tasks))
+    per_task = {name: [seconds / tasks * 1e6 for seconds in values] for name, values in samples.items()}
+    return [make_row("submit", "", "us/task", LOWER_IS_BETTER, per_task, params={"tasks": tasks})]
+
+
+def run_map(ctx: BenchContext) -> List[Row]:
+    tasks = ctx.sizes.pool_tasks
+    samples = alternate_pools(ctx, "map", map_sample(tasks))
+    per_task = {name: [seconds / tasks * 1e6 for seconds in values] for name, values in samples.items()}
+    return [make_row("map", "", "us/task", LOWER_IS_BETTER, per_task, params={"tasks": tasks})]
+
+
+def ideal_sleep_seconds(tasks: int, workers: int = SLEEP_WORKERS, seconds: float = SLEEP_SECONDS) -> float:
+    """Every worker busy sleeping from start to end, nothing else."""
+    return tasks / workers * seconds
+
+
+def run_sleep_fanout(ctx: BenchContext) -> List[Row]:
+    tasks = ctx.sizes.sleep_tasks
+    ideal = ideal_sleep_seconds(tasks)
+    samples = alternate_pools(ctx, "sleep_fanout", sleep_sample(tasks), max_workers=SLEEP_WORKERS)
+    of_ideal = {name: [seconds / ideal for seconds in values] for name, values in samples.items()}
+    return [
+        make_row(
+            "sleep_fanout", "{} workers".format(SLEEP_WORKERS), "x ideal", LOWER_IS_BETTER, of_ideal,
+            params={"tasks": tasks, "workers": SLEEP_WORKERS, "sleep_s": SLEEP_SECONDS, "ideal_s": ideal},
+            note="ideal = {}/{} x {:.0f} ms = {:.1f} ms; 1.0 is perfect".format(tasks, SLEEP_WORKERS, SLEEP_SECONDS * 1e3, ideal * 1e3),
+        )
+    ]

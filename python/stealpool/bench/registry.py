@@ -1,0 +1,26 @@
+"""Workloads by their --only name, in the order a full run reports them."""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, List
+
+from .async_workloads import run_burst, run_floor, run_roundtrip
+from .context import BenchContext
+from .hashing import run_grain, run_sha256
+from .memory import run_memory
+from .pool_workloads import run_map, run_sleep_fanout, run_submit
+from .results import Row
+
+Workload = Callable[[BenchContext], List[Row]]
+
+WORKLOADS: Dict[str, Workload] = {
+    "roundtrip": run_roundtrip,
+    "burst": run_burst,
+    "submit": run_submit,
+    "map": run_map,
+    "sha256": run_sha256,
+    "grain": run_grain,
+    "sleep_fanout": run_sleep_fanout,
+    "memory": run_memory,
+    "floor": run_floor,
+}

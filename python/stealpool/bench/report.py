@@ -1,0 +1,180 @@
+"""The report: a plain-text table for people, JSON for programs.
+
+JSON shape (``--json``; ``schema`` changes when this shape does)::
+
+    {
+      "schema": "stealpool.bench/1",
+      "machine": {"python": "3.11.7", "implementation": "CPython",
+                  "date": "2026-05-09T12:00:00+00:00", "platform": "Linux-...",
+                  "machine": "x86_64", "cpu_model": "..." | null, "cpu_count": 2,
+                  "load_average_1min": 0.4 | null,
+                  "versions": {"stealpool": "0.1.0", "uvloop": "0.23.0" | null, ...}},
+      "settings": {"size": "quick" | "default" | "full", "rounds": 5,
+                   "warmup_rounds": 1, "workloads": ["burst", ...]},
+      "ratio_convention": "ratio > 1 means ...",
+      "peers": {"stealpool": "what it runs", "stdlib": "...", ...},
+      "notes": ["hypertile not importable (...): skipped", ...],
+      "rows": [
+        {"workload": "burst",            # the --only name
+         "variant": "uvloop",            # loop, worker count, piece size ... or ""
+         "label": "burst [uvloop]",
+         "unit": "us/call",
+         "better": "lower" | "higher",
+         "baseline": "stdlib" | null,    # null: no stdlib in this row (floor)
+         "medians": {"stealpool": 14.6, "stdlib": 48.3, ...},
+         "ratios": {"stealpool": 3.31, "anyio": 0.49, ...},  # to baseline, > 1 better; null if unknown
+         "references": ["process limit"],  # yardsticks in medians, never ranked
+         "samples": {"stealpool": [...], ...},  # every measured round, in order
+         "params": {"calls": 2000, ...},   # the workload's sizes and derived figures
+         "note": "..."}
+      ]
+    }
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional, Sequence
+
+from .results import STDLIB, STEALPOOL, Row
+
+SCHEMA = "stealpool.bench/1"
+
+RATIO_CONVENTION = (
+    "ratio = stealpool against stdlib; > 1 means stealpool is faster than the stdlib "
+    "(memory rows: uses less), < 1 slower. A peer's '(N.NNx)' is that peer's ratio to stdlib."
+)
+
+PEER_DESCRIPTIONS = {
+    STEALPOOL: "async rows: asyncio.to_thread(f) after stealpool.install(); sync rows: stealpool.ThreadPoolExecutor",
+    STDLIB: "async rows: loop.run_in_executor(None, f) on a plain loop; sync rows: concurrent.futures.ThreadPoolExecutor",
+    "stealpool.to_thread": "stealpool.to_thread(f) after stealpool.install()",
+    "asyncio.to_thread": "asyncio.to_thread(f) on a plain loop",
+    "anyio": "anyio.to_thread.run_sync(f) on a plain loop",
+    "hypertile": "hypertile.to_thread(f) on a plain loop",
+    "serial": "reference: the same hashing in the calling thread",
+    "process limit": "reference: the same hashing split over N processes at once",
+    "loop alone": "reference: futures resolved by the loop itself, no threads",
+}
+
+# Columns after workload/unit/stealpool/stdlib/ratio; unknown peers follow in row order.
+OTHER_COLUMN_ORDER = ["stealpool.to_thread", "asyncio.to_thread", "anyio", "hypertile", "serial", "process limit", "loop alone"]
+RATIO_HEADER = "ratio(>1=faster)"
+MISSING = "-"
+
+
+def build_report(rows: Sequence[Row], machine: Dict[str, Any], settings: Dict[str, Any], notes: Sequence[str]) -> Dict[str, Any]:
+    """The JSON-shaped report that both renderings and the plot read."""
+    peers_seen = {name for row in rows for name in row.medians}
+    return {
+        "schema": SCHEMA,
+        "machine": machine,
+        "settings": settings,
+        "ratio_convention": RATIO_CONVENTION,
+        "peers": {name: text for name, text in PEER_DESCRIPTIONS.items() if name in peers_seen},
+        "notes": list(notes),
+        "rows": [row.to_dict() for row in rows],
+    }
+
+
+def render_json(report: Dict[str, Any]) -> str:
+    return json.dumps(report, indent=2, sort_keys=False)
+
+
+def format_value(value: Optional[float]) -> str:
+    """Three significant figures without exponents: cells line up and read at a glance."""
+    if value is None or value != value:
+        return MISSING
+    magnitude = abs(value)
+    if magnitude >= 100:
+        return "{:.0f}".format(value)
+    if magnitude >= 10:
+        return "{:.1f}".format(value)
+    if magnitude >= 1:
+        return "{:.2f}".format(value)
+    return "{:.3f}".format(value)
+
+
+def format_ratio(ratio: Optional[float]) -> str:
+    return MISSING if ratio is None else "{:.2f}x".format(ratio)
+
+
+def other_columns(rows: Sequence[Dict[str, Any]]) -> List[str]:
+    seen: List[str] = []
+    for row in rows:
+        for name in row["medians"]:
+            if name not in (STEALPOOL, STDLIB) and name not in seen:
+                seen.append(name)
+    known = [name for name in OTHER_COLUMN_ORDER if name in seen]
+    return known + [name for name in seen if name not in OTHER_COLUMN_ORDER]
+
+
+def _other_cell(row: Dict[str, Any], name: str) -> str:
+    if name not in row["medians"]:
+        return MISSING
+    value = format_value(row["medians"][name])
+    if name in row["ratios"]:
+        return "{} ({})".format(value, format_ratio(row["ratios"][name]))
+    return value
+
+
+def table_cells(report: Dict[str, Any]) -> List[List[str]]:
+    """Header row then one row of cells per report row."""
+    rows = report["rows"]
+    others = other_columns(rows)
+    # "(lower)"/"(higher)" after a unit says which way its raw numbers should move.
+    cells = [["workload", "unit (better)", STEALPOOL, STDLIB, RATIO_HEADER] + others + ["note"]]
+    for row in rows:
+        medians = row["medians"]
+        cells.append(
+            [row["label"], "{} ({})".format(row["unit"], row["better"])]
+            + [
+                format_value(medians.get(STEALPOOL)),
+                format_value(medians.get(STDLIB)),
+                format_ratio(row["ratios"].get(STEALPOOL)),
+            ]
+            + [_other_cell(row, name) for name in others]
+            + [row.get("note", "")]
+        )
+    return cells
+
+
+def header_lines(report: Dict[str, Any]) -> List[str]:
+    machine = report["machine"]
+    settings = report["settings"]
+    versions = machine.get("versions", {})
+    lines = [
+        "stealpool.bench: stealpool {} on {} {}, {}".format(
+            versions.get("stealpool"), machine["implementation"], machine["python"], machine["date"]
+        ),
+        "machine: {} ({}), {} CPUs{}{}".format(
+            machine["platform"], machine["machine"], machine["cpu_count"],
+            ", " + machine["cpu_model"] if machine.get("cpu_model") else "",
+            "" if machine.get("load_average_1min") is None else ", load average {} at start".format(machine["load_average_1min"]),
+        ),
+        "peers: " + ", ".join("{} {}".format(name, version) for name, version in versions.items() if version and name != "stealpool"),
+        "size {}: {} measured rounds after {} warm-up, peers alternated within each round; cells are medians".format(
+            settings["size"], settings["rounds"], settings["warmup_rounds"]
+        ),
+        report["ratio_convention"],
+    ]
+    lines += ["  {:<20} {}".format(name, text) for name, text in report["peers"].items()]
+    lines += ["note: " + note for note in report["notes"]]
+    return lines
+
+
+def render_table(report: Dict[str, Any]) -> str:
+    cells = table_cells(report)
+    widths = [max(len(row[column]) for row in cells) for column in range(len(cells[0]))]
+    # Numbers right-aligned so digits line up; the label, unit and note read left to right.
+    left_aligned = {0, 1, len(widths) - 1}
+
+    def line(row: List[str]) -> str:
+        parts = [cell.ljust(width) if index in left_aligned else cell.rjust(width) for index, (cell, width) in enumerate(zip(row, widths))]
+        return "  ".join(parts).rstrip()
+
+    rendered = header_lines(report) + [""]
+    rendered.append(line(cells[0]))
+    rendered.append("  ".join("-" * width for width in widths))
+    rendered += [line(row) for row in cells[1:]]
+    return "\n".join(rendered)

@@ -1,0 +1,104 @@
+//! Resolving a `stealpool._future.Future` without its lock, when nobody can be
+//! looking (see that module's docstring for why it has no lock up front).
+//!
+//! A future whose `_condition` was never made has no waiter, no callback and
+//! no lock holder: `result()`, `wait()`, `as_completed()` and
+//! `add_done_callback()` all make the condition before they look. With the
+//! GIL held, the check and the writes below run with no Python code in
+//! between, so no other thread can make the condition halfway through; a
+//! thread that makes it afterwards sees the final state. Where the GIL can be
+//! off (free-threaded builds) the stdlib's locked methods are always used.
+
+use pyo3::ffi;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyDict;
+
+struct States {
+    pending: Py<PyAny>,
+    running: Py<PyAny>,
+    finished: Py<PyAny>,
+}
+
+static STATES: PyOnceLock<States> = PyOnceLock::new();
+static GIL_ALWAYS_HELD: PyOnceLock<bool> = PyOnceLock::new();
+
+/// Decided once: a build whose GIL is on at import keeps it on for good.
+pub(crate) fn init(py: Python<'_>) -> PyResult<()> {
+    let sys = py.import("sys")?;
+    let gil_enabled = match sys.getattr_opt("_is_gil_enabled")? {
+        Some(is_gil_enabled) => is_gil_enabled.call0()?.is_truthy()?,
+        None => true,
+    };
+    let _ = GIL_ALWAYS_HELD.set(py, gil_enabled);
+    let base = py.import("concurrent.futures._base")?;
+    let _ = STATES.set(
+        py,
+        States {
+            pending: base.getattr("PENDING")?.unbind(),
+            running: base.getattr("RUNNING")?.unbind(),
+            finished: base.getattr("FINISHED")?.unbind(),
+        },
+    );
+    Ok(())
+}
+
+/// The future's instance dict, if it was never given a condition.
+fn lockless_dict<'py>(future: &Bound<'py, PyAny>) -> Option<(Bound<'py, PyDict>, &'static States)> {
+    let py = future.py();
+    if !*GIL_ALWAYS_HELD.get(py)? {
+        return None;
+    }
+    let states = STATES.get(py)?;
+    // SAFETY: attached; returns a new reference or NULL with an error set.
+    let dict = unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyObject_GenericGetDict(future.as_ptr(), std::ptr::null_mut()),
+        )
+    }
+    .ok()?
+    .cast_into::<PyDict>()
+    .ok()?;
+    match dict.contains(intern!(py, "_condition")) {
+        Ok(false) => Some((dict, states)),
+        _ => None,
+    }
+}
+
+/// Moves a lockless, pending future to running. `None`: use the stdlib's
+/// `set_running_or_notify_cancel` (the future has a lock, or was cancelled).
+pub(crate) fn try_start(future: &Bound<'_, PyAny>) -> Option<()> {
+    let py = future.py();
+    let (dict, states) = lockless_dict(future)?;
+    let pending = match dict.get_item(intern!(py, "_state")).ok()? {
+        None => true,
+        Some(state) => state.is(states.pending.bind(py)),
+    };
+    if !pending {
+        return None;
+    }
+    dict.set_item(intern!(py, "_state"), states.running.bind(py))
+        .ok()
+}
+
+/// Finishes a lockless future with the call's outcome; false: use the
+/// stdlib's `set_result`/`set_exception` (someone made the lock meanwhile).
+pub(crate) fn try_finish(
+    future: &Bound<'_, PyAny>,
+    outcome: &Result<Py<PyAny>, Py<PyAny>>,
+) -> bool {
+    let py = future.py();
+    let Some((dict, states)) = lockless_dict(future) else {
+        return false;
+    };
+    let stored = match outcome {
+        Ok(value) => dict.set_item(intern!(py, "_result"), value),
+        Err(error) => dict.set_item(intern!(py, "_exception"), error),
+    };
+    stored.is_ok()
+        && dict
+            .set_item(intern!(py, "_state"), states.finished.bind(py))
+            .is_ok()
+}

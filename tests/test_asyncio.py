@@ -1,0 +1,368 @@
+"""asyncio integration: pool.run, install(), the bridge, on the stock loop and uvloop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import gc
+import logging
+import socket
+import sys
+import threading
+import time
+import weakref
+
+import pytest
+
+import stealpool
+
+try:
+    import uvloop
+except ImportError:  # uvloop is a test dependency; absent only on platforms it lacks
+    uvloop = None
+
+LOOPS = ["asyncio", pytest.param("uvloop", marks=pytest.mark.skipif(uvloop is None, reason="uvloop not installed"))]
+
+
+@pytest.fixture(params=LOOPS)
+def new_loop(request):
+    """Makes loops of the parametrized kind; each records what its exception handler saw."""
+    made = []
+
+    def make(debug=False):
+        loop = uvloop.new_event_loop() if request.param == "uvloop" else asyncio.new_event_loop()
+        loop.set_debug(debug)
+        loop.errors = []
+        loop.set_exception_handler(lambda _, context: loop.errors.append(context))
+        made.append(loop)
+        return loop
+
+    yield make
+    for loop in made:
+        if not loop.is_closed():
+            loop.close()
+
+
+@pytest.fixture
+def run(new_loop):
+    """Runs a coroutine function like asyncio.run does, on the parametrized loop kind."""
+
+    def run_main(main, debug=False):
+        loop = new_loop(debug)
+        try:
+            result = loop.run_until_complete(main())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            loop.close()
+        assert loop.errors == []
+        return result
+
+    return run_main
+
+
+def current_thread_name():
+    return threading.current_thread().name
+
+
+def test_pool_run_returns_results_with_keyword_arguments(run):
+    async def main():
+        with stealpool.ThreadPoolExecutor(max_workers=2) as pool:
+            future = pool.run(lambda a, *, b: a * b, 6, b=7)
+            assert isinstance(future, asyncio.Future)
+            return await future
+
+    assert run(main) == 42
+
+
+def test_pool_run_exceptions_keep_their_traceback(run):
+    def fails():
+        raise LookupError("missing")
+
+    async def main():
+        with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+            with pytest.raises(LookupError, match="missing") as caught:
+                await pool.run(fails)
+            names = []
+            traceback = caught.value.__traceback__
+            while traceback is not None:
+                names.append(traceback.tb_frame.f_code.co_name)
+                traceback = traceback.tb_next
+            assert "fails" in names
+
+    run(main)
+
+
+def test_pool_run_reports_stop_iteration_instead_of_hanging(run):
+    def raises_stop_iteration():
+        raise StopIteration
+
+    async def main():
+        with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+            with pytest.raises((RuntimeError, TypeError)):
+                await asyncio.wait_for(pool.run(raises_stop_iteration), 10)
+
+    run(main)
+
+
+def test_pool_run_propagates_context_in_and_isolates_tasks(run):
+    var = contextvars.ContextVar("var", default="unset")
+
+    def read_then_set(value):
+        seen = var.get()
+        var.set(value)
+        return seen
+
+    async def main():
+        with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+            var.set("caller")
+            first = await pool.run(read_then_set, "task 1")
+            second = await pool.run(read_then_set, "task 2")
+            assert var.get() == "caller"
+            return first, second
+
+    assert run(main) == ("caller", "caller")
+
+
+def test_cancelled_before_start_never_runs(run):
+    ran = []
+    release = threading.Event()
+
+    async def main():
+        with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+            blocker = pool.run(release.wait)
+            queued = asyncio.ensure_future(pool.run(ran.append, "ran"))
+            await asyncio.sleep(0)
+            queued.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await queued
+            release.set()
+            await blocker
+            await pool.run(time.sleep, 0)
+
+    run(main)
+    assert ran == []
+
+
+def test_cancelled_after_start_finishes_quietly(run):
+    started, release, finished = threading.Event(), threading.Event(), threading.Event()
+
+    def work():
+        started.set()
+        release.wait(10)
+        finished.set()
+        return "discarded"
+
+    async def main():
+        with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+            task = asyncio.ensure_future(pool.run(work))
+            while not started.is_set():
+                await asyncio.sleep(0.001)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            release.set()
+            await pool.run(time.sleep, 0)
+            await asyncio.sleep(0.01)
+            assert finished.is_set()
+
+    run(main)
+
+
+def test_install_routes_to_thread_and_run_in_executor_through_the_bridge(run):
+    async def main():
+        executor = stealpool.install()
+        assert stealpool.install() is executor
+        loop = asyncio.get_running_loop()
+        before = executor.stats()["bridged"]
+        name = await asyncio.to_thread(current_thread_name)
+        total = await loop.run_in_executor(None, sum, [1, 2, 3])
+        keyword = await stealpool.to_thread(lambda *, x: x, x="kw")
+        assert executor.stats()["bridged"] - before == 3
+        return name, total, keyword
+
+    name, total, keyword = run(main)
+    assert name.startswith("asyncio_")
+    assert (total, keyword) == (6, "kw")
+
+
+def test_install_with_pool_arguments_gives_the_loop_its_own_pool(run):
+    async def main():
+        executor = stealpool.install(max_workers=2, thread_name_prefix="own")
+        assert executor is not stealpool.shared_pool()
+        return await asyncio.to_thread(current_thread_name)
+
+    assert run(main).startswith("own_")
+
+
+def test_getaddrinfo_runs_on_stealpool(new_loop):
+    loop = new_loop()
+
+    async def main():
+        executor = stealpool.install()
+        before = executor.stats()["bridged"]
+        infos = await loop.getaddrinfo("localhost", 80, type=socket.SOCK_STREAM)
+        return infos, executor.stats()["bridged"] - before
+
+    try:
+        infos, bridged = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert infos and all(info[1] == socket.SOCK_STREAM for info in infos)
+    if not (uvloop is not None and isinstance(loop, uvloop.Loop)):
+        # uvloop resolves names in libuv, not in the executor.
+        assert bridged == 1
+
+
+def test_debug_mode(run):
+    async def main():
+        stealpool.install()
+        loop = asyncio.get_running_loop()
+        assert await loop.run_in_executor(None, pow, 2, 5) == 32
+
+        async def coroutine():
+            return 1
+
+        with pytest.raises(TypeError, match="coroutines cannot be used with run_in_executor"):
+            loop.run_in_executor(None, coroutine)
+
+    run(main, debug=True)
+
+
+def test_sequential_asyncio_runs_each_installing(new_loop):
+    names = set()
+    for _ in range(5):
+        loop = new_loop()
+
+        async def main():
+            stealpool.install()
+            names.add(await asyncio.to_thread(current_thread_name))
+
+        loop.run_until_complete(main())
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
+        assert loop.errors == []
+    assert all(name.startswith("asyncio_") for name in names)
+    assert not stealpool.shared_pool()._shutdown
+
+
+def test_ten_loops_in_ten_threads_share_one_pool(new_loop):
+    results = {}
+    errors = []
+
+    def loop_thread(i):
+        loop = new_loop()
+
+        async def main():
+            executor = stealpool.install()
+            values = await asyncio.gather(*(asyncio.to_thread(pow, i, j) for j in range(200)))
+            return executor, values
+
+        try:
+            executor, values = loop.run_until_complete(main())
+            loop.run_until_complete(loop.shutdown_default_executor())
+            results[i] = (executor._core, values)
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+        finally:
+            loop.close()
+
+    threads = [threading.Thread(target=loop_thread, args=(i,)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert len({id(core) for core, _ in results.values()}) == 1
+    for i, (_, values) in results.items():
+        assert values == [pow(i, j) for j in range(200)]
+
+
+def test_loop_closed_with_work_in_flight_logs_nothing_and_leaks_nothing(new_loop, caplog):
+    class Payload:
+        pass
+
+    release = threading.Event()
+    pool = stealpool.ThreadPoolExecutor(max_workers=2)
+    loop = new_loop()
+    payloads = []
+
+    def work():
+        release.wait(10)
+        payload = Payload()
+        payloads.append(weakref.ref(payload))
+        return payload
+
+    async def start():
+        return [pool.run(work) for _ in range(4)]
+
+    with caplog.at_level(logging.DEBUG):
+        futures = loop.run_until_complete(start())
+        loop.close()
+        release.set()
+        pool.shutdown(wait=True)
+        future_refs = [weakref.ref(f) for f in futures]
+        del futures
+        gc.collect()
+    assert len(payloads) == 4
+    assert all(ref() is None for ref in payloads)
+    assert all(ref() is None for ref in future_refs)
+    assert loop.errors == []
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_set_default_executor_and_run_in_executor_under_asyncio_run():
+    # asyncio.run shuts the default executor down twice: from a helper thread
+    # (shutdown_default_executor), then from loop.close().
+    pool = stealpool.ThreadPoolExecutor(max_workers=2, thread_name_prefix="default")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(pool)
+        by_default = await loop.run_in_executor(None, current_thread_name)
+        explicit = await loop.run_in_executor(pool, pow, 3, 3)
+        return by_default, explicit
+
+    assert asyncio.run(main()) == ("default_0", 27)
+    assert pool._shutdown
+
+
+def test_stealpool_run_installs_first():
+    async def main():
+        return await asyncio.to_thread(current_thread_name)
+
+    assert stealpool.run(main()).startswith("asyncio_")
+    assert stealpool.run(main(), max_workers=1, thread_name_prefix="solo") == "solo_0"
+    with pytest.raises(ValueError, match="a coroutine was expected"):
+        stealpool.run(main)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.Runner is new in 3.11")
+def test_loop_factory_with_runner():
+    async def main():
+        return await asyncio.to_thread(current_thread_name)
+
+    with asyncio.Runner(loop_factory=stealpool.loop_factory) as runner:
+        assert runner.run(main()).startswith("asyncio_")
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="asyncio.run(loop_factory=) is new in 3.12")
+def test_loop_factory_with_asyncio_run():
+    async def main():
+        return await asyncio.to_thread(current_thread_name)
+
+    assert asyncio.run(main(), loop_factory=stealpool.loop_factory).startswith("asyncio_")
+
+
+def test_to_thread_without_install_uses_the_shared_pool(run):
+    async def main():
+        return await stealpool.to_thread(current_thread_name)
+
+    assert run(main).startswith("asyncio_")
+
+
+def test_burst_of_to_thread_resolves_everything(run):
+    async def main():
+        stealpool.install()
+        return await asyncio.gather(*(asyncio.to_thread(abs, -i) for i in range(5000)))
+
+    assert run(main) == list(range(5000))

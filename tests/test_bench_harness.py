@@ -1,0 +1,442 @@
+"""The benchmark harness's own logic: no timings are asserted, only arithmetic and shape.
+
+Speed is what ``python -m stealpool.bench`` reports; these tests check that it
+computes, orders and prints what it claims to, whatever the machine's speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import math
+import subprocess
+import sys
+import threading
+from typing import Dict, List
+
+import pytest
+
+from stealpool.bench import cli, memory_probe, peers, plot, report
+from stealpool.bench.alternation import Turn, alternate, alternation_schedule
+from stealpool.bench.hashing import worker_counts
+from stealpool.bench.loops import LoopHost, LoopKind
+from stealpool.bench.pool_workloads import ideal_sleep_seconds
+from stealpool.bench.process_limit import split_evenly
+from stealpool.bench.progress import Progress
+from stealpool.bench.registry import WORKLOADS
+from stealpool.bench.results import STDLIB, STEALPOOL, make_row
+from stealpool.bench.sizes import DEFAULT, FULL, QUICK
+from stealpool.bench.stats import HIGHER_IS_BETTER, LOWER_IS_BETTER, median, ratio_to_baseline
+
+ROW_KEYS = {"workload", "variant", "label", "unit", "better", "baseline", "medians", "ratios", "references", "samples", "params", "note"}
+REPORT_KEYS = {"schema", "machine", "settings", "ratio_convention", "peers", "notes", "rows"}
+
+FAKE_MACHINE = {
+    "python": "3.11.7",
+    "implementation": "CPython",
+    "date": "2026-01-02T03:04:05+00:00",
+    "platform": "Linux-test",
+    "machine": "x86_64",
+    "cpu_model": "Test CPU",
+    "cpu_count": 2,
+    "versions": {"stealpool": "0.1.0", "uvloop": "0.23.0", "anyio": None, "hypertile": None},
+}
+FAKE_SETTINGS = {"size": "default", "rounds": 3, "warmup_rounds": 1, "workloads": ["burst", "sha256"]}
+
+
+def sample_rows() -> List:
+    return [
+        make_row(
+            "burst", "asyncio", "us/call", LOWER_IS_BETTER,
+            {STEALPOOL: [10.0, 12.0, 11.0], STDLIB: [30.0, 33.0, 36.0], "anyio": [66.0, 60.0, 63.0]},
+            params={"calls": 2000},
+        ),
+        make_row(
+            "sha256", "2 workers", "x serial", HIGHER_IS_BETTER,
+            {STEALPOOL: [1.8, 1.9, 2.0], STDLIB: [1.5, 1.5, 1.6], "process limit": [2.0, 2.0, 2.0]},
+            references=["process limit"], params={"workers": 2}, note="serial 15 ms",
+        ),
+        make_row(
+            "floor", "asyncio", "us/call", LOWER_IS_BETTER,
+            {STEALPOOL: [12.0], "loop alone": [3.0]}, baseline=None, references=["loop alone"],
+        ),
+    ]
+
+
+def sample_report() -> Dict:
+    return report.build_report(sample_rows(), FAKE_MACHINE, FAKE_SETTINGS, ["hypertile not importable: skipped"])
+
+
+# --- stats ---------------------------------------------------------------
+
+
+def test_median_of_odd_and_even_counts() -> None:
+    assert median([3.0, 1.0, 2.0]) == 2.0
+    assert median([4.0, 1.0, 3.0, 2.0]) == 2.5
+    assert median([7.0]) == 7.0
+
+
+def test_median_ignores_one_outlier() -> None:
+    assert median([10.0, 11.0, 1000.0]) == 11.0
+
+
+def test_median_of_nothing_is_an_error() -> None:
+    with pytest.raises(ValueError):
+        median([])
+
+
+def test_ratio_for_times_is_baseline_over_value() -> None:
+    # stealpool 10 us, stdlib 30 us: three times faster.
+    assert ratio_to_baseline(10.0, 30.0, LOWER_IS_BETTER) == pytest.approx(3.0)
+    assert ratio_to_baseline(60.0, 30.0, LOWER_IS_BETTER) == pytest.approx(0.5)
+
+
+def test_ratio_for_throughputs_is_value_over_baseline() -> None:
+    assert ratio_to_baseline(200.0, 100.0, HIGHER_IS_BETTER) == pytest.approx(2.0)
+    assert ratio_to_baseline(50.0, 100.0, HIGHER_IS_BETTER) == pytest.approx(0.5)
+
+
+def test_ratio_above_one_always_means_better() -> None:
+    assert ratio_to_baseline(1.0, 2.0, LOWER_IS_BETTER) > 1  # less time
+    assert ratio_to_baseline(2.0, 1.0, HIGHER_IS_BETTER) > 1  # more throughput
+
+
+@pytest.mark.parametrize("value, baseline", [(None, 1.0), (1.0, None), (0.0, 1.0), (1.0, 0.0)])
+def test_ratio_unknown_rather_than_infinite(value, baseline) -> None:
+    assert ratio_to_baseline(value, baseline, LOWER_IS_BETTER) is None
+
+
+def test_ratio_rejects_an_unknown_direction() -> None:
+    with pytest.raises(ValueError):
+        ratio_to_baseline(1.0, 1.0, "sideways")
+
+
+# --- rows ----------------------------------------------------------------
+
+
+def test_row_medians_and_ratios() -> None:
+    row = sample_rows()[0]
+    assert row.medians == {STEALPOOL: 11.0, STDLIB: 33.0, "anyio": 63.0}
+    assert row.ratios[STEALPOOL] == pytest.approx(3.0)
+    assert row.ratios["anyio"] == pytest.approx(33.0 / 63.0)
+    assert STDLIB not in row.ratios  # the baseline is not compared with itself
+    assert row.label == "burst [asyncio]"
+
+
+def test_references_get_no_ratio() -> None:
+    row = sample_rows()[1]
+    assert row.medians["process limit"] == 2.0
+    assert "process limit" not in row.ratios
+    assert row.ratios[STEALPOOL] == pytest.approx(1.9 / 1.5)
+
+
+def test_row_without_baseline_has_no_ratios() -> None:
+    row = sample_rows()[2]
+    assert row.ratios == {}
+    assert row.baseline is None
+
+
+def test_row_keeps_every_sample_in_order() -> None:
+    assert sample_rows()[0].samples[STDLIB] == [30.0, 33.0, 36.0]
+
+
+# --- alternation ----------------------------------------------------------
+
+
+def test_schedule_alternates_peers_every_round() -> None:
+    schedule = alternation_schedule(["A", "B"], rounds=3, warmup=1)
+    assert [turn.contender for turn in schedule] == ["A", "B"] * 4
+    assert [turn.round_index for turn in schedule] == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert [turn.measured for turn in schedule] == [False, False] + [True] * 6
+
+
+def test_schedule_never_runs_a_peer_twice_in_a_row() -> None:
+    names = [turn.contender for turn in alternation_schedule(["A", "B", "C"], rounds=4, warmup=2)]
+    assert all(first != second for first, second in zip(names, names[1:]))
+    assert names == ["A", "B", "C"] * 6
+
+
+def test_schedule_without_warmup() -> None:
+    assert alternation_schedule(["A"], rounds=2, warmup=0) == [Turn(0, "A", True), Turn(1, "A", True)]
+
+
+@pytest.mark.parametrize("rounds, warmup, names", [(0, 1, ["A"]), (1, -1, ["A"]), (1, 0, ["A", "A"])])
+def test_schedule_rejects_nonsense(rounds, warmup, names) -> None:
+    with pytest.raises(ValueError):
+        alternation_schedule(names, rounds=rounds, warmup=warmup)
+
+
+def test_alternate_calls_in_schedule_order_and_drops_warmup() -> None:
+    calls: List[str] = []
+    counter = {"A": 0, "B": 0}
+
+    def contender(name: str):
+        def sample() -> float:
+            calls.append(name)
+            counter[name] += 1
+            return float(counter[name])  # 1.0 is the warm-up value
+
+        return sample
+
+    rounds_seen: List[tuple] = []
+    samples = alternate(
+        {"A": contender("A"), "B": contender("B")}, rounds=2, warmup=1,
+        on_round=lambda index, total, measured: rounds_seen.append((index, total, measured)),
+    )
+    assert calls == ["A", "B", "A", "B", "A", "B"]
+    assert samples == {"A": [2.0, 3.0], "B": [2.0, 3.0]}
+    assert rounds_seen == [(0, 3, False), (1, 3, True), (2, 3, True)]
+
+
+# --- workload arithmetic --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cpus, expected",
+    [(1, [1]), (2, [1, 2]), (3, [1, 2, 3]), (4, [1, 2, 4]), (6, [1, 2, 4, 6]), (16, [1, 2, 4, 8, 16])],
+)
+def test_worker_counts_double_up_to_the_cpu_count(cpus, expected) -> None:
+    assert worker_counts(cpus) == expected
+
+
+def test_split_evenly() -> None:
+    assert split_evenly(16, 2) == [8, 8]
+    assert split_evenly(10, 4) == [3, 3, 2, 2]
+    assert sum(split_evenly(1000, 7)) == 1000
+    with pytest.raises(ValueError):
+        split_evenly(1, 0)
+
+
+def test_ideal_sleep_time() -> None:
+    assert ideal_sleep_seconds(1000) == pytest.approx(1000 / 64 * 0.005)
+
+
+def test_full_sizes_are_the_specified_ones() -> None:
+    assert FULL.burst_calls == 20_000
+    assert FULL.pool_tasks == 100_000
+    assert FULL.sleep_tasks == 1000
+    assert FULL.memory_tasks == 1_000_000
+    assert DEFAULT.memory_tasks == 200_000
+    for field in ("roundtrip_calls", "burst_calls", "pool_tasks", "sha256_pieces", "grain_mib", "memory_tasks"):
+        assert getattr(QUICK, field) <= getattr(DEFAULT, field) <= getattr(FULL, field)
+
+
+# --- report ----------------------------------------------------------------
+
+
+def test_json_shape() -> None:
+    data = json.loads(report.render_json(sample_report()))
+    assert set(data) == REPORT_KEYS
+    assert data["schema"] == report.SCHEMA
+    assert data["settings"] == FAKE_SETTINGS
+    assert data["machine"]["cpu_count"] == 2
+    assert [row["label"] for row in data["rows"]] == ["burst [asyncio]", "sha256 [2 workers]", "floor [asyncio]"]
+    for row in data["rows"]:
+        assert set(row) == ROW_KEYS
+    assert data["rows"][0]["ratios"][STEALPOOL] == pytest.approx(3.0)
+    # Only peers that appear in some row are described.
+    assert set(data["peers"]) == {STEALPOOL, STDLIB, "anyio", "process limit", "loop alone"}
+
+
+def test_table_header_states_machine_and_convention() -> None:
+    text = report.render_table(sample_report())
+    header = text.split("\n\nworkload")[0]
+    assert "CPython 3.11.7" in header
+    assert "2026-01-02T03:04:05+00:00" in header
+    assert "Linux-test" in header and "2 CPUs" in header
+    assert "> 1 means stealpool is faster" in header
+    assert "hypertile not importable" in header
+
+
+def test_table_columns_and_cells() -> None:
+    cells = report.table_cells(sample_report())
+    header = cells[0]
+    assert header[:5] == ["workload", "unit (better)", STEALPOOL, STDLIB, report.RATIO_HEADER]
+    assert header[5:] == ["anyio", "process limit", "loop alone", "note"]
+    burst, sha256, floor = cells[1:]
+    assert burst[:5] == ["burst [asyncio]", "us/call (lower)", "11.0", "33.0", "3.00x"]
+    assert burst[header.index("anyio")] == "63.0 (0.52x)"
+    assert burst[header.index("process limit")] == report.MISSING
+    assert sha256[header.index("process limit")] == "2.00"  # a reference: no ratio
+    assert sha256[-1] == "serial 15 ms"
+    assert floor[3] == report.MISSING and floor[4] == report.MISSING
+
+
+def test_table_lines_up() -> None:
+    lines = report.render_table(sample_report()).splitlines()
+    start = next(index for index, line in enumerate(lines) if line.startswith("workload"))
+    header, rule = lines[start], lines[start + 1]
+    assert set(rule.replace(" ", "")) == {"-"}
+    # Every column boundary in the rule falls where the header has its gaps.
+    assert len(header) <= len(rule)
+    assert len(lines) == start + 2 + 3
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [(None, "-"), (float("nan"), "-"), (1234.5, "1234"), (12.345, "12.3"), (1.2345, "1.23"), (0.12345, "0.123")],
+)
+def test_format_value(value, text) -> None:
+    assert report.format_value(value) == text
+
+
+def test_plot_series() -> None:
+    data = sample_report()
+    assert plot.ratio_series(data)[STEALPOOL] == {"burst [asyncio]": pytest.approx(3.0), "sha256 [2 workers]": pytest.approx(1.9 / 1.5)}
+    scaling = plot.scaling_series(data)
+    assert scaling[STEALPOOL] == [[2, 1.9]]
+    assert scaling["process limit"] == [[2, 2.0]]
+
+
+# --- command line ----------------------------------------------------------
+
+
+def test_defaults() -> None:
+    args = cli.parse_args([])
+    assert args.workloads == list(WORKLOADS)
+    assert args.sizes is DEFAULT
+    assert args.rounds == DEFAULT.rounds
+    assert not args.json and args.plot is None
+
+
+def test_quick_and_full_pick_sizes() -> None:
+    assert cli.parse_args(["--quick"]).sizes is QUICK
+    assert cli.parse_args(["--quick"]).rounds == QUICK.rounds
+    assert cli.parse_args(["--full"]).sizes is FULL
+
+
+def test_rounds_override() -> None:
+    assert cli.parse_args(["--quick", "--rounds", "7"]).rounds == 7
+
+
+def test_only_takes_commas_and_repeats_in_given_order() -> None:
+    args = cli.parse_args(["--only", "map, burst", "--only", "floor,burst"])
+    assert args.workloads == ["map", "burst", "floor"]
+
+
+def test_workload_names_are_the_documented_ones() -> None:
+    assert set(WORKLOADS) == {"roundtrip", "burst", "submit", "map", "sha256", "grain", "sleep_fanout", "memory", "floor"}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--only", "nope"], ["--only", ","], ["--quick", "--full"], ["--rounds", "0"], ["--rounds", "x"]],
+)
+def test_bad_arguments_exit_with_usage(argv, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.parse_args(argv)
+    assert exited.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_json_and_plot_flags() -> None:
+    args = cli.parse_args(["--json", "--plot", "out.png"])
+    assert args.json and args.plot == "out.png"
+
+
+def test_plot_without_matplotlib_says_how_to_get_it(monkeypatch, capsys) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes the import fail
+    ran = []
+    monkeypatch.setattr(cli, "run_workloads", lambda *args: ran.append(args))
+    assert cli.main(["--quick", "--only", "burst", "--plot", "out.png"]) == 2
+    assert "pip install matplotlib" in capsys.readouterr().err
+    assert ran == []  # refused before spending any time
+
+
+def test_progress_goes_to_its_stream_not_stdout(capsys) -> None:
+    stream = io.StringIO()
+    progress = Progress(stream)
+    progress.row("burst [asyncio]")
+    progress.round(0, 3, False)
+    progress.note("finished")
+    assert "burst [asyncio]" in stream.getvalue() and "finished" in stream.getvalue()
+    assert capsys.readouterr().out == ""
+
+
+# --- loop hosts and the memory probe: plumbing, no clocks read -------------
+
+
+def test_loop_host_runs_samples_on_its_own_loop_and_closes() -> None:
+    seen: List[object] = []
+
+    async def body(call, size: int) -> None:
+        seen.append((threading.current_thread().name, size, await call(lambda: "ran")))
+
+    host = LoopHost(LoopKind("asyncio", asyncio.new_event_loop), peers.stdlib_run_in_executor, "test")
+    try:
+        host.time(body, 3)
+        host.time(body, 4)
+    finally:
+        host.close()
+    assert [entry[1:] for entry in seen] == [(3, "ran"), (4, "ran")]
+    assert all(entry[0].startswith("bench-test") for entry in seen)  # not the calling thread
+
+
+def test_loop_host_passes_errors_back() -> None:
+    async def body(call, size: int) -> None:
+        raise KeyError("inside the sample")
+
+    host = LoopHost(LoopKind("asyncio", asyncio.new_event_loop), peers.stdlib_run_in_executor, "test")
+    try:
+        with pytest.raises(KeyError, match="inside the sample"):
+            host.time(body, 1)
+    finally:
+        host.close()
+
+
+def test_loop_host_reports_a_failing_setup() -> None:
+    def prepare(loop):
+        raise RuntimeError("no such peer")
+
+    with pytest.raises(RuntimeError, match="no such peer"):
+        LoopHost(LoopKind("asyncio", asyncio.new_event_loop), prepare, "test")
+
+
+def test_stealpool_peers_install_stealpool_and_the_stdlib_ones_do_not() -> None:
+    async def executor_kind(call, size: int) -> None:
+        kinds.append(type(asyncio.get_running_loop()._default_executor).__module__)
+
+    for peer in peers.available_async_peers()[0]:
+        if peer.name == "hypertile":
+            continue
+        kinds: List[str] = []
+        host = LoopHost(LoopKind("asyncio", asyncio.new_event_loop), peer.prepare, peer.name)
+        try:
+            host.time(executor_kind, 0)
+        finally:
+            host.close()
+        assert kinds[0].startswith("stealpool") == peer.name.startswith("stealpool"), (peer.name, kinds)
+
+
+@pytest.mark.parametrize("peer", [STDLIB, STEALPOOL])
+def test_memory_probe_queues_every_task_behind_blocked_workers(peer) -> None:
+    result = memory_probe.measure(peer, tasks=500, workers=2)
+    assert result["queued"] == 500  # none ran early: the workers really were blocked
+    assert result["tasks"] == 500
+    if sys.platform.startswith("linux"):
+        assert isinstance(result["rss_before"], int) and isinstance(result["rss_after"], int)
+
+
+# --- the real command, once, as small as it gets ---------------------------
+
+
+def test_quick_burst_json_smoke() -> None:
+    finished = subprocess.run(
+        [sys.executable, "-m", "stealpool.bench", "--quick", "--only", "burst", "--json"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert finished.returncode == 0, finished.stderr
+    data = json.loads(finished.stdout)
+    assert set(data) == REPORT_KEYS
+    assert data["settings"]["workloads"] == ["burst"]
+    assert data["settings"]["size"] == "quick"
+    assert data["rows"], "no rows"
+    for row in data["rows"]:
+        assert set(row) == ROW_KEYS
+        assert row["workload"] == "burst"
+        assert {STEALPOOL, STDLIB} <= set(row["medians"])
+        assert all(math.isfinite(value) and value > 0 for value in row["medians"].values())
+        assert all(len(values) == QUICK.rounds for values in row["samples"].values())
+    assert "asyncio" in [row["variant"] for row in data["rows"]]
+    assert "burst" in finished.stderr  # progress lines went to stderr
