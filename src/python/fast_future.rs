@@ -10,15 +10,21 @@
 //! off (free-threaded builds) the stdlib's locked methods are always used.
 
 use pyo3::ffi;
-use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyString};
 
+/// The stdlib's state constants and the attribute names written here, made
+/// once at import: creating an interned string on first use may release the
+/// GIL, which must never happen between the lock check and the writes.
 struct States {
     pending: Py<PyAny>,
     running: Py<PyAny>,
     finished: Py<PyAny>,
+    condition_key: Py<PyString>,
+    state_key: Py<PyString>,
+    result_key: Py<PyString>,
+    exception_key: Py<PyString>,
 }
 
 static STATES: PyOnceLock<States> = PyOnceLock::new();
@@ -39,6 +45,10 @@ pub(crate) fn init(py: Python<'_>) -> PyResult<()> {
             pending: base.getattr("PENDING")?.unbind(),
             running: base.getattr("RUNNING")?.unbind(),
             finished: base.getattr("FINISHED")?.unbind(),
+            condition_key: PyString::intern(py, "_condition").unbind(),
+            state_key: PyString::intern(py, "_state").unbind(),
+            result_key: PyString::intern(py, "_result").unbind(),
+            exception_key: PyString::intern(py, "_exception").unbind(),
         },
     );
     Ok(())
@@ -61,7 +71,7 @@ fn lockless_dict<'py>(future: &Bound<'py, PyAny>) -> Option<(Bound<'py, PyDict>,
     .ok()?
     .cast_into::<PyDict>()
     .ok()?;
-    match dict.contains(intern!(py, "_condition")) {
+    match dict.contains(states.condition_key.bind(py)) {
         Ok(false) => Some((dict, states)),
         _ => None,
     }
@@ -72,14 +82,14 @@ fn lockless_dict<'py>(future: &Bound<'py, PyAny>) -> Option<(Bound<'py, PyDict>,
 pub(crate) fn try_start(future: &Bound<'_, PyAny>) -> Option<()> {
     let py = future.py();
     let (dict, states) = lockless_dict(future)?;
-    let pending = match dict.get_item(intern!(py, "_state")).ok()? {
+    let pending = match dict.get_item(states.state_key.bind(py)).ok()? {
         None => true,
         Some(state) => state.is(states.pending.bind(py)),
     };
     if !pending {
         return None;
     }
-    dict.set_item(intern!(py, "_state"), states.running.bind(py))
+    dict.set_item(states.state_key.bind(py), states.running.bind(py))
         .ok()
 }
 
@@ -94,11 +104,11 @@ pub(crate) fn try_finish(
         return false;
     };
     let stored = match outcome {
-        Ok(value) => dict.set_item(intern!(py, "_result"), value),
-        Err(error) => dict.set_item(intern!(py, "_exception"), error),
+        Ok(value) => dict.set_item(states.result_key.bind(py), value),
+        Err(error) => dict.set_item(states.exception_key.bind(py), error),
     };
     stored.is_ok()
         && dict
-            .set_item(intern!(py, "_state"), states.finished.bind(py))
+            .set_item(states.state_key.bind(py), states.finished.bind(py))
             .is_ok()
 }
