@@ -25,7 +25,7 @@ use super::job::Task;
 use super::sleep::{Notified, Sleep, Woke};
 use super::stats::{Counters, Stats};
 use super::worker_handle::WorkerHandle;
-use crate::sync::{lock, Condvar, Mutex};
+use crate::sync::{lock, wait_while, Condvar, Mutex};
 
 /// Python's threads get the platform's default stack (8 MiB on Linux); Rust's
 /// default of 2 MiB is too small for deeply recursive Python code.
@@ -282,32 +282,13 @@ impl Shared {
     /// Waits until every worker but the calling one (when it is a worker of
     /// this pool) has exited. Returns false if `timeout` passed first.
     fn wait_for_workers(&self, timeout: Option<Duration>) -> bool {
-        let shared = self;
-        let me = shared.current_worker_serial();
+        let me = self.current_worker_serial();
         let deadline = timeout.map(|t| Instant::now() + t);
-        let mut live = lock(&shared.live);
-        loop {
-            if live.iter().all(|worker| Some(worker.serial) == me) {
-                return true;
-            }
-            live = match deadline {
-                None => shared
-                    .all_exited
-                    .wait(live)
-                    .unwrap_or_else(|p| p.into_inner()),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return false;
-                    }
-                    shared
-                        .all_exited
-                        .wait_timeout(live, deadline - now)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0
-                }
-            };
-        }
+        let live = lock(&self.live);
+        wait_while(&self.all_exited, live, deadline, |live| {
+            live.iter().any(|worker| Some(worker.serial) != me)
+        })
+        .1
     }
 
     fn current_worker_serial(&self) -> Option<u64> {

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::sync::{lock, Condvar, Mutex};
+use crate::sync::{lock, wait_while, Condvar, Mutex};
 
 #[derive(Debug)]
 pub struct WorkerHandle {
@@ -35,25 +35,10 @@ impl WorkerHandle {
     /// Waits for the thread to finish; false if `timeout` passed first.
     pub fn join(&self, timeout: Option<Duration>) -> bool {
         let deadline = timeout.map(|t| Instant::now() + t);
-        let mut finished = lock(&self.finished);
-        while !*finished {
-            finished = match deadline {
-                None => self
-                    .finished_changed
-                    .wait(finished)
-                    .unwrap_or_else(|p| p.into_inner()),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return false;
-                    }
-                    self.finished_changed
-                        .wait_timeout(finished, deadline - now)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0
-                }
-            };
-        }
-        true
+        let finished = lock(&self.finished);
+        wait_while(&self.finished_changed, finished, deadline, |finished| {
+            !*finished
+        })
+        .1
     }
 }

@@ -1,0 +1,411 @@
+"""Stress tests for stealpool: load, cancellation, shutdown races, nesting,
+interpreter exit, fork, faults and leaks.
+
+Two sizes, chosen with the environment variable ``STEALPOOL_STRESS``:
+
+``STEALPOOL_STRESS=short`` (or unset: the default)
+    Runs with every ``pytest`` invocation, CI included. The whole directory
+    finishes in well under two minutes per Python version on a 2-core
+    machine: ~50k tasks in the load test, 200k in the leak test, 10
+    subprocess runs per interpreter-exit scenario.
+
+``STEALPOOL_STRESS=long``
+    The soak: 1M tasks in the load test, 5M in the leak test, 50 subprocess
+    runs per exit scenario, more forks, rounds and cancellations. Takes up
+    to about 15 minutes::
+
+        STEALPOOL_STRESS=long python -m pytest -q tests/stress
+
+Any other value is a usage error. The sizes live in ``SHORT`` and ``LONG``
+below; tests read them through the ``sizes`` fixture. At the end of the run
+the terminal summary reports the size, the tasks the stress tests ran, the
+subprocesses they started and the peak RSS of pytest and of its children.
+
+Every wait in these tests is bounded (futures with a timeout, threads joined
+with a timeout, subprocesses with a timeout, ``shutdown(wait=True)`` run
+through ``bounded``), so a bug shows as a failure rather than a hang; no test
+asserts on timing. When pytest-timeout is not active, a faulthandler
+watchdog per test dumps every thread's stack and exits if a test still
+overruns. Each test also fails if anything reached ``sys.unraisablehook`` or
+``threading.excepthook`` while it ran (a worker writing an error it could not
+deliver, a future resolved twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import faulthandler
+import os
+import resource
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+import pytest
+
+try:
+    import uvloop
+except ImportError:  # a test dependency; absent only where uvloop does not build
+    uvloop = None
+
+ENV = "STEALPOOL_STRESS"
+
+SHORT: Dict[str, Any] = dict(
+    name="short",
+    # test_stress_load
+    load_tasks=50_000,
+    # test_stress_cancel
+    cancel_rounds=6,
+    cancel_tasks=400,
+    storm_tasks=1_500,
+    # test_stress_shutdown
+    shutdown_rounds=12,
+    # test_stress_nested
+    nested_rounds=3,
+    nested_fanout_tasks=3_000,
+    # test_stress_exit
+    exit_repeats=10,
+    # test_stress_fork
+    forks=4,
+    fork_burst_tasks=20_000,
+    # test_stress_faults
+    fault_tasks=600,
+    huge_results=4,
+    gil_hogs=4,
+    # test_stress_leaks
+    leak_tasks=200_000,
+    leak_rounds=10,
+    pool_cycles=150,
+    weakref_rounds=3,
+    # per-test watchdog (seconds) when pytest-timeout is not active
+    watchdog=300,
+)
+
+LONG: Dict[str, Any] = dict(
+    SHORT,
+    name="long",
+    load_tasks=1_000_000,
+    cancel_rounds=40,
+    cancel_tasks=2_000,
+    storm_tasks=20_000,
+    shutdown_rounds=80,
+    nested_rounds=20,
+    nested_fanout_tasks=50_000,
+    exit_repeats=50,
+    forks=30,
+    fork_burst_tasks=200_000,
+    fault_tasks=6_000,
+    huge_results=20,
+    gil_hogs=16,
+    leak_tasks=5_000_000,
+    leak_rounds=25,
+    pool_cycles=2_000,
+    weakref_rounds=30,
+    watchdog=1_800,
+)
+
+
+class Sizes:
+    """The chosen size's numbers as attributes (``sizes.load_tasks``)."""
+
+    def __init__(self, values: Dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+    @property
+    def long(self) -> bool:
+        return self.name == "long"
+
+
+def chosen_sizes() -> Sizes:
+    value = os.environ.get(ENV, "short").strip().lower() or "short"
+    if value == "short":
+        return Sizes(SHORT)
+    if value == "long":
+        return Sizes(LONG)
+    raise pytest.UsageError("{}={!r}: expected 'short' (default) or 'long'".format(ENV, value))
+
+
+class Tally:
+    """What the stress tests did, for the terminal summary."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.task_count = 0
+        self.subprocess_count = 0
+        self.hung: List[str] = []
+
+    def tasks(self, count: int) -> None:
+        with self.lock:
+            self.task_count += count
+
+    def subprocesses(self, count: int = 1) -> None:
+        with self.lock:
+            self.subprocess_count += count
+
+
+_SIZES: Optional[Sizes] = None
+_TALLY = Tally()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _SIZES
+    _SIZES = chosen_sizes()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return "stealpool stress size: {} (set {}=long for the soak)".format(chosen_sizes().name, ENV)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _SIZES is None or (_TALLY.task_count == 0 and _TALLY.subprocess_count == 0):
+        return
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # ru_maxrss is in KiB on Linux and in bytes on macOS.
+    scale = 1 << 20 if sys.platform == "darwin" else 1 << 10
+    terminalreporter.write_sep("-", "stealpool stress ({})".format(_SIZES.name))
+    terminalreporter.write_line(
+        "tasks run: {:,}; subprocesses: {:,}; peak RSS: pytest {:.0f} MiB, largest child {:.0f} MiB".format(
+            _TALLY.task_count,
+            _TALLY.subprocess_count,
+            own * scale / (1 << 20),
+            children * scale / (1 << 20),
+        )
+    )
+    if _TALLY.hung:
+        terminalreporter.write_line("calls that never returned: " + "; ".join(_TALLY.hung))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _TALLY.hung:
+        # A call that never returned may keep a worker busy forever, and the
+        # interpreter joins stealpool's workers at exit: dump and exit then
+        # instead of hanging.
+        faulthandler.dump_traceback_later(60, exit=True)
+
+
+@pytest.fixture(scope="session")
+def sizes() -> Sizes:
+    assert _SIZES is not None
+    return _SIZES
+
+
+@pytest.fixture(scope="session")
+def tally() -> Tally:
+    return _TALLY
+
+
+@pytest.fixture(autouse=True)
+def watchdog(request: pytest.FixtureRequest, sizes: Sizes):
+    """Dumps all stacks and exits if one test overruns (pytest-timeout does it otherwise)."""
+    timeout_option = None
+    try:
+        timeout_option = request.config.getoption("timeout")
+    except ValueError:
+        pass
+    if timeout_option:
+        yield
+        return
+    faulthandler.dump_traceback_later(sizes.watchdog, exit=True)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.fixture(autouse=True)
+def nothing_unraisable():
+    """Fails the test if a worker (or anything) reported an error nobody could receive."""
+    seen: List[str] = []
+    previous_unraisable = sys.unraisablehook
+    previous_thread = threading.excepthook
+
+    def on_unraisable(unraisable: Any) -> None:
+        seen.append("unraisable: {!r} in {!r}".format(unraisable.exc_value, unraisable.object))
+
+    def on_thread_exception(args: Any) -> None:
+        seen.append("thread {}: {!r}".format(getattr(args.thread, "name", "?"), args.exc_value))
+
+    sys.unraisablehook = on_unraisable
+    threading.excepthook = on_thread_exception
+    try:
+        yield seen
+    finally:
+        sys.unraisablehook = previous_unraisable
+        threading.excepthook = previous_thread
+    assert seen == []
+
+
+def _wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.002) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError("not within {} s: {}".format(timeout, what))
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def wait_until() -> Callable[..., Any]:
+    """``wait_until(predicate, timeout, what)``: polls; fails (never hangs) at the timeout."""
+    return _wait_until
+
+
+class Bounded:
+    """Runs a blocking call in a daemon thread and fails if it does not return in time."""
+
+    def __call__(self, fn: Callable[..., Any], *args: Any, timeout: float = 60, what: str = "", **kwargs: Any) -> Any:
+        outcome: Dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                outcome["value"] = fn(*args, **kwargs)
+            except BaseException as error:  # handed to the caller
+                outcome["error"] = error
+
+        thread = threading.Thread(target=call, name="bounded " + (what or getattr(fn, "__name__", "call")), daemon=True)
+        thread.start()
+        thread.join(timeout)
+        if thread.is_alive():
+            label = what or repr(fn)
+            _TALLY.hung.append(label)
+            raise AssertionError("{} did not return within {} s".format(label, timeout))
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("value")
+
+    def shutdown(self, pool: Any, wait: bool = True, cancel_futures: bool = False, timeout: float = 60) -> None:
+        self(
+            pool.shutdown,
+            wait,
+            cancel_futures=cancel_futures,
+            timeout=timeout,
+            what="shutdown(wait={}, cancel_futures={})".format(wait, cancel_futures),
+        )
+
+
+@pytest.fixture(scope="session")
+def bounded() -> Bounded:
+    """``bounded(fn, *args, timeout=, what=)`` and ``bounded.shutdown(pool, ...)``."""
+    return Bounded()
+
+
+class ThreadGroup:
+    """Threads started together, joined with a deadline, their exceptions re-raised."""
+
+    def __init__(self) -> None:
+        self.threads: List[threading.Thread] = []
+        self.errors: List[BaseException] = []
+        self.lock = threading.Lock()
+
+    def start(self, target: Callable[..., Any], *args: Any, name: str = "") -> threading.Thread:
+        def run() -> None:
+            try:
+                target(*args)
+            except BaseException as error:
+                with self.lock:
+                    self.errors.append(error)
+
+        thread = threading.Thread(target=run, name=name or getattr(target, "__name__", "stress"), daemon=True)
+        self.threads.append(thread)
+        thread.start()
+        return thread
+
+    def join(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        stuck = [thread.name for thread in self.threads if thread.is_alive()]
+        if stuck:
+            _TALLY.hung.extend(stuck)
+            raise AssertionError("threads still running after {} s: {}".format(timeout, stuck))
+        if self.errors:
+            raise self.errors[0]
+
+
+@pytest.fixture
+def threads() -> ThreadGroup:
+    return ThreadGroup()
+
+
+LOOP_KINDS = ["asyncio", pytest.param("uvloop", marks=pytest.mark.skipif(uvloop is None, reason="uvloop not installed"))]
+
+
+def new_loop(kind: str = "asyncio") -> asyncio.AbstractEventLoop:
+    """A loop of ``kind`` whose exception handler records into ``loop.errors``."""
+    loop = uvloop.new_event_loop() if kind == "uvloop" else asyncio.new_event_loop()
+    errors: List[Dict[str, Any]] = []
+    loop.set_exception_handler(lambda _, context: errors.append(context))
+    loop.errors = errors  # type: ignore[attr-defined]
+    return loop
+
+
+def run_loop(kind: str, main: Callable[[], Any], timeout: float) -> Any:
+    """Runs ``main()`` like ``asyncio.run`` on a recording loop, bounded by ``timeout``.
+
+    Returns (result, loop); the loop is closed, its default executor shut
+    down, and its recorded errors left in ``loop.errors`` for the caller.
+    """
+    loop = new_loop(kind)
+    asyncio.set_event_loop(loop)
+    try:
+        result = loop.run_until_complete(asyncio.wait_for(main(), timeout))
+        leftover = asyncio.all_tasks(loop)
+        for task in leftover:
+            task.cancel()
+        if leftover:
+            loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
+        loop.run_until_complete(asyncio.wait_for(loop.shutdown_default_executor(), timeout))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+    return result, loop
+
+
+@pytest.fixture(scope="session")
+def loops() -> Any:
+    """``loops.new(kind)``, ``loops.run(kind, main, timeout)``, ``loops.kinds`` (installed kinds)."""
+
+    class Loops:
+        new = staticmethod(new_loop)
+        run = staticmethod(run_loop)
+        kinds = ["asyncio"] + (["uvloop"] if uvloop is not None else [])
+
+    return Loops()
+
+
+@pytest.fixture(params=LOOP_KINDS)
+def loop_kind(request: pytest.FixtureRequest) -> str:
+    """Parametrizes a test over the stock asyncio loop and uvloop (when installed)."""
+    return request.param
+
+
+@pytest.fixture
+def run_python(tally: Tally) -> Callable[..., subprocess.CompletedProcess]:
+    """``run_python(code, timeout=60, args=())``: runs code in a fresh interpreter.
+
+    A run still going at ``timeout`` is killed and fails the test (with what
+    it printed so far), so a hang at exit shows as a failure.
+    """
+
+    def run(code: str, timeout: float = 60, args: Any = ()) -> subprocess.CompletedProcess:
+        command = [sys.executable, *args, "-c", textwrap.dedent(code)]
+        tally.subprocesses()
+        try:
+            return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired as expired:
+            raise AssertionError(
+                "subprocess still running after {} s (killed)\nstdout tail: {!r}\nstderr tail: {!r}".format(
+                    timeout,
+                    (expired.stdout or b"")[-2000:],
+                    (expired.stderr or b"")[-2000:],
+                )
+            ) from None
+
+    return run
