@@ -123,12 +123,6 @@ impl Bridge {
             resolve(py, completion);
         }
     }
-
-    /// Completions queued and not yet drained.
-    #[getter]
-    fn pending(&self) -> usize {
-        self.pending.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
 }
 
 fn resolve(py: Python<'_>, completion: Completion) {

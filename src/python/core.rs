@@ -18,7 +18,6 @@ use super::jobs::{broken_thread_pool, AsyncJob, SyncJob};
 use super::tracker::Tracker;
 use super::wait::wait_releasing_gil;
 use super::worker_main::python_worker_main;
-use super::worker_thread::PyWorkerHandle;
 use crate::scheduler::sleep::MAX_WORKERS_LIMIT;
 use crate::scheduler::{Abandoned, Pool, PoolConfig, SubmitError, Task, DEFAULT_STACK_SIZE};
 
@@ -115,6 +114,7 @@ impl Core {
     /// future that the loop's bridge resolves. With `copy_context` the call
     /// runs in a copy of the caller's context (as `asyncio.to_thread`).
     #[pyo3(signature = (event_loop, func, args, kwargs=None, copy_context=true, tracker=None))]
+    #[allow(clippy::too_many_arguments)] // one per argument of the Python call
     fn run<'py>(
         &self,
         py: Python<'py>,
@@ -186,20 +186,6 @@ impl Core {
     #[getter]
     fn is_shut_down(&self) -> bool {
         self.pool.is_shut_down()
-    }
-
-    /// True when called from one of this pool's workers.
-    fn is_worker_thread(&self) -> bool {
-        self.pool.is_current_thread_a_worker()
-    }
-
-    /// The live workers.
-    fn workers(&self) -> Vec<PyWorkerHandle> {
-        self.pool
-            .workers()
-            .into_iter()
-            .map(|handle| PyWorkerHandle { handle })
-            .collect()
     }
 
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {

@@ -48,12 +48,6 @@ impl Tracker {
         Tracker::default()
     }
 
-    /// Tasks submitted through this view and not finished yet.
-    #[getter]
-    fn pending(&self) -> usize {
-        self.in_flight.count.load(Ordering::SeqCst)
-    }
-
     /// Waits (interruptibly, without the GIL) until nothing is in flight.
     fn wait(&self, py: Python<'_>) -> PyResult<()> {
         let in_flight = &self.in_flight;

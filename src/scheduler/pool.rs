@@ -225,11 +225,6 @@ impl Pool {
         lock(&self.shared.live).clone()
     }
 
-    /// True when called from one of this pool's worker threads.
-    pub fn is_current_thread_a_worker(&self) -> bool {
-        self.shared.current_worker_serial().is_some()
-    }
-
     pub fn stats(&self) -> Stats {
         let shared = &self.shared;
         let counts = shared.sleep.counts();

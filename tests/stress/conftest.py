@@ -80,6 +80,8 @@ SHORT: Dict[str, Any] = dict(
     leak_rounds=10,
     pool_cycles=150,
     weakref_rounds=3,
+    # bound on any single wait for a batch of work (seconds)
+    wait=60,
     # per-test watchdog (seconds) when pytest-timeout is not active
     watchdog=300,
 )
@@ -104,6 +106,7 @@ LONG: Dict[str, Any] = dict(
     leak_rounds=25,
     pool_cycles=2_000,
     weakref_rounds=30,
+    wait=600,
     watchdog=1_800,
 )
 
@@ -349,13 +352,15 @@ def run_loop(kind: str, main: Callable[[], Any], timeout: float) -> Any:
     """Runs ``main()`` like ``asyncio.run`` on a recording loop, bounded by ``timeout``.
 
     Returns (result, loop); the loop is closed, its default executor shut
-    down, and its recorded errors left in ``loop.errors`` for the caller.
+    down, its recorded errors left in ``loop.errors`` and the number of tasks
+    still pending when ``main`` returned in ``loop.leftover_tasks``.
     """
     loop = new_loop(kind)
     asyncio.set_event_loop(loop)
     try:
         result = loop.run_until_complete(asyncio.wait_for(main(), timeout))
         leftover = asyncio.all_tasks(loop)
+        loop.leftover_tasks = len(leftover)  # type: ignore[attr-defined]
         for task in leftover:
             task.cancel()
         if leftover:
