@@ -306,7 +306,11 @@ impl Shared {
     }
 
     fn notify(self: &Arc<Self>) -> io::Result<()> {
-        match self.sleep.notify(self.config.max_workers) {
+        self.start_reserved(self.sleep.notify(self.config.max_workers))
+    }
+
+    fn start_reserved(self: &Arc<Self>, notified: Notified) -> io::Result<()> {
+        match notified {
             Notified::SpawnReserved => spawn_worker(self),
             Notified::WokeSleeper | Notified::Nothing => Ok(()),
         }
@@ -510,8 +514,10 @@ impl WorkerContext {
         shared.counters.running.fetch_add(1, Ordering::Relaxed);
         shared.sleep.start_running();
         if shared.has_work() {
-            // More is queued than this worker can take: wake or start the next one.
-            let _ = shared.notify();
+            // More is queued than this worker can take: start another if
+            // nobody else searches (see `Sleep::notify_leftover`).
+            let notified = shared.sleep.notify_leftover(shared.config.max_workers);
+            let _ = shared.start_reserved(notified);
         }
     }
 }

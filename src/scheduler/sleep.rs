@@ -14,7 +14,9 @@
 //!   `notify_one`). Else, if some worker is searching, it does nothing: that
 //!   worker is bound to see the task (below). Else it reserves a new thread if
 //!   the pool is below its limit. So one submission wakes or starts at most
-//!   one worker: no thundering herd.
+//!   one worker: no thundering herd. The submitter wakes sleepers even while
+//!   others search: the woken thread then starts on the submitter's CPU,
+//!   which is about to wait, rather than queueing behind a busy worker.
 //! * A worker that gives up searching takes the mutex, moves itself from
 //!   `searching` to `unclaimed` with one RMW, issues a SeqCst fence and looks
 //!   at the queues once more before it waits. The submitter's
@@ -24,9 +26,11 @@
 //!   sees the sleeper and posts a token, which the sleeper finds under the
 //!   mutex whether or not it has started waiting. No wake-up is lost.
 //! * A searching worker that finds a task leaves `searching` with an RMW and a
-//!   fence, then looks at the queues again; if more work is queued it calls
-//!   `notify` itself. A submitter that saw it searching and stayed quiet is
-//!   covered by that second look, and a burst ramps up one worker at a time.
+//!   fence, then looks at the queues again. A submitter stays quiet only when
+//!   nobody slept and somebody searched, so if work is left over the worker
+//!   calls [`Sleep::notify_leftover`], which only starts a new thread (when
+//!   nobody else searches and the pool has room): sleepers, if any, were
+//!   woken by the submitters themselves.
 //! * A sleeper that times out retires (`workers -= 1`) under the mutex, but
 //!   only when no token is waiting for it. After it leaves, the caller looks
 //!   at the queues once more and notifies on their behalf, so a task pushed
@@ -121,11 +125,24 @@ impl Sleep {
     /// Called after work was pushed. Wakes one sleeper, or reserves one new
     /// worker when nobody is idle and the pool has room.
     pub fn notify(&self, max_workers: usize) -> Notified {
+        self.wake_or_reserve(max_workers, true)
+    }
+
+    /// Called by a worker that took a task while more work is queued: reserves
+    /// a new worker when nobody searches and the pool has room.
+    pub fn notify_leftover(&self, max_workers: usize) -> Notified {
+        self.wake_or_reserve(max_workers, false)
+    }
+
+    fn wake_or_reserve(&self, max_workers: usize, wake_sleepers: bool) -> Notified {
         fence(Ordering::SeqCst);
         let mut word = self.counts.load(Ordering::SeqCst);
         loop {
             let counts = Counts::unpack(word);
             if counts.unclaimed > 0 {
+                if !wake_sleepers {
+                    return Notified::Nothing;
+                }
                 if self.wake_one() {
                     return Notified::WokeSleeper;
                 }
