@@ -1,9 +1,10 @@
 """Who stealpool is measured against, and how each one sends a call to a thread.
 
 Async rows (one loop per peer):
-  stealpool            ``asyncio.to_thread(f)`` after ``stealpool.install()``
+  stealpool            ``loop.run_in_executor(None, f)`` after ``stealpool.install()``
   stdlib               ``loop.run_in_executor(None, f)`` on a plain loop
-  stealpool.to_thread  ``stealpool.to_thread(f)`` after ``stealpool.install()``
+  pool.run             ``pool.run(f)`` on the executor ``stealpool.install()`` returned
+  to_thread+install    ``asyncio.to_thread(f)`` after ``stealpool.install()``
   asyncio.to_thread    ``asyncio.to_thread(f)`` on a plain loop
   anyio                ``anyio.to_thread.run_sync(f)`` on a plain loop
   hypertile            ``hypertile.to_thread(f)`` on a plain loop
@@ -26,7 +27,9 @@ from .loops import Caller
 from .results import STDLIB, STEALPOOL
 
 # The order peers run in within each round, and their column order.
-ASYNC_PEER_ORDER = [STEALPOOL, STDLIB, "stealpool.to_thread", "asyncio.to_thread", "anyio", "hypertile"]
+# stealpool and stdlib make the same call, so their ratio is like for like;
+# so do to_thread+install and asyncio.to_thread (a coroutine and a Task each).
+ASYNC_PEER_ORDER = [STEALPOOL, STDLIB, "pool.run", "to_thread+install", "asyncio.to_thread", "anyio", "hypertile"]
 
 
 class AsyncPeer(NamedTuple):
@@ -43,14 +46,18 @@ def _plain_asyncio_to_thread(loop: asyncio.AbstractEventLoop) -> Caller:
     return asyncio.to_thread
 
 
+def _installed_run_in_executor(loop: asyncio.AbstractEventLoop) -> Caller:
+    stealpool.install(loop)
+    return functools.partial(loop.run_in_executor, None)
+
+
+def _installed_pool_run(loop: asyncio.AbstractEventLoop) -> Caller:
+    return stealpool.install(loop).run
+
+
 def _installed_asyncio_to_thread(loop: asyncio.AbstractEventLoop) -> Caller:
     stealpool.install(loop)
     return asyncio.to_thread
-
-
-def _installed_stealpool_to_thread(loop: asyncio.AbstractEventLoop) -> Caller:
-    stealpool.install(loop)
-    return stealpool.to_thread
 
 
 def _anyio_peer() -> Tuple[Optional[AsyncPeer], str]:
@@ -74,9 +81,10 @@ def _hypertile_peer() -> Tuple[Optional[AsyncPeer], str]:
 def available_async_peers() -> Tuple[List[AsyncPeer], List[str]]:
     """Every async peer that imports, in ASYNC_PEER_ORDER; notes on the rest."""
     peers = [
-        AsyncPeer(STEALPOOL, _installed_asyncio_to_thread),
+        AsyncPeer(STEALPOOL, _installed_run_in_executor),
         AsyncPeer(STDLIB, stdlib_run_in_executor),
-        AsyncPeer("stealpool.to_thread", _installed_stealpool_to_thread),
+        AsyncPeer("pool.run", _installed_pool_run),
+        AsyncPeer("to_thread+install", _installed_asyncio_to_thread),
         AsyncPeer("asyncio.to_thread", _plain_asyncio_to_thread),
     ]
     notes: List[str] = []

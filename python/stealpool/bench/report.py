@@ -46,9 +46,10 @@ RATIO_CONVENTION = (
 )
 
 PEER_DESCRIPTIONS = {
-    STEALPOOL: "async rows: asyncio.to_thread(f) after stealpool.install(); sync rows: stealpool.ThreadPoolExecutor",
+    STEALPOOL: "async rows: loop.run_in_executor(None, f) after stealpool.install(); sync rows: stealpool.ThreadPoolExecutor",
     STDLIB: "async rows: loop.run_in_executor(None, f) on a plain loop; sync rows: concurrent.futures.ThreadPoolExecutor",
-    "stealpool.to_thread": "stealpool.to_thread(f) after stealpool.install()",
+    "pool.run": "pool.run(f) on the executor stealpool.install() returned",
+    "to_thread+install": "asyncio.to_thread(f) after stealpool.install(); compare with asyncio.to_thread",
     "asyncio.to_thread": "asyncio.to_thread(f) on a plain loop",
     "anyio": "anyio.to_thread.run_sync(f) on a plain loop",
     "hypertile": "hypertile.to_thread(f) on a plain loop",
@@ -58,7 +59,7 @@ PEER_DESCRIPTIONS = {
 }
 
 # Columns after workload/unit/stealpool/stdlib/ratio; unknown peers follow in row order.
-OTHER_COLUMN_ORDER = ["stealpool.to_thread", "asyncio.to_thread", "anyio", "hypertile", "serial", "process limit", "loop alone"]
+OTHER_COLUMN_ORDER = ["pool.run", "to_thread+install", "asyncio.to_thread", "anyio", "hypertile", "serial", "process limit", "loop alone"]
 RATIO_HEADER = "ratio(>1=faster)"
 MISSING = "-"
 
