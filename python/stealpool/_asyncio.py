@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 import threading
 from typing import Any, Awaitable, Callable, Coroutine, Optional, Tuple, TypeVar
 
@@ -32,6 +33,9 @@ T = TypeVar("T")
 
 _shared_pool: Optional[ThreadPoolExecutor] = None
 _shared_pool_lock = threading.Lock()
+if hasattr(os, "register_at_fork"):
+    # A thread that held it at fork time does not exist in the child.
+    os.register_at_fork(after_in_child=_shared_pool_lock._at_fork_reinit)  # type: ignore[attr-defined]
 
 
 def shared_pool() -> ThreadPoolExecutor:
