@@ -14,6 +14,7 @@ use pyo3::types::{PyDict, PyTuple, PyType};
 use super::bridge::Bridge;
 use super::call::Call;
 use super::exit::interpreter_exiting;
+use super::fast_future;
 use super::jobs::{broken_thread_pool, AsyncJob, SyncJob};
 use super::tracker::Tracker;
 use super::wait::wait_releasing_gil;
@@ -96,6 +97,7 @@ impl Core {
     ) -> PyResult<Bound<'py, PyAny>> {
         self.check_accepting(py)?;
         let future = future_class(py)?.call0()?;
+        fast_future::prepare(&future)?;
         let job = SyncJob {
             future: future.clone().unbind(),
             call: Call {

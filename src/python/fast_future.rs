@@ -54,6 +54,28 @@ pub(crate) fn init(py: Python<'_>) -> PyResult<()> {
     Ok(())
 }
 
+/// The future's instance dict, made now if need be. [`prepare`] makes it on
+/// the submitting thread before anyone else can see the future: on CPython
+/// 3.11 and 3.12, two threads materializing one object's dict at once (a
+/// garbage collection inside one lets the other run) end up sharing its
+/// values array, a use-after-free.
+fn instance_dict<'py>(future: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    let py = future.py();
+    // SAFETY: attached; returns a new reference or NULL with an error set.
+    let dict = unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyObject_GenericGetDict(future.as_ptr(), std::ptr::null_mut()),
+        )?
+    };
+    Ok(dict.cast_into::<PyDict>()?)
+}
+
+/// Gives a new future its instance dict while only the submitter holds it.
+pub(crate) fn prepare(future: &Bound<'_, PyAny>) -> PyResult<()> {
+    instance_dict(future).map(drop)
+}
+
 /// The future's instance dict, if it was never given a condition.
 fn lockless_dict<'py>(future: &Bound<'py, PyAny>) -> Option<(Bound<'py, PyDict>, &'static States)> {
     let py = future.py();
@@ -61,16 +83,7 @@ fn lockless_dict<'py>(future: &Bound<'py, PyAny>) -> Option<(Bound<'py, PyDict>,
         return None;
     }
     let states = STATES.get(py)?;
-    // SAFETY: attached; returns a new reference or NULL with an error set.
-    let dict = unsafe {
-        Bound::from_owned_ptr_or_err(
-            py,
-            ffi::PyObject_GenericGetDict(future.as_ptr(), std::ptr::null_mut()),
-        )
-    }
-    .ok()?
-    .cast_into::<PyDict>()
-    .ok()?;
+    let dict = instance_dict(future).ok()?;
     match dict.contains(states.condition_key.bind(py)) {
         Ok(false) => Some((dict, states)),
         _ => None,
