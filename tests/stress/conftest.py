@@ -11,15 +11,15 @@ Two sizes, chosen with the environment variable ``STEALPOOL_STRESS``:
 
 ``STEALPOOL_STRESS=long``
     The soak: 1M tasks in the load test, 5M in the leak test, 50 subprocess
-    runs per exit scenario, more forks, rounds and cancellations. Takes up
-    to about 15 minutes::
+    runs per exit scenario, more forks, rounds and cancellations. About 4
+    minutes on a 2-core machine; allow up to 15 on a slow one::
 
         STEALPOOL_STRESS=long python -m pytest -q tests/stress
 
 Any other value is a usage error. The sizes live in ``SHORT`` and ``LONG``
 below; tests read them through the ``sizes`` fixture. At the end of the run
 the terminal summary reports the size, the tasks the stress tests ran, the
-subprocesses they started and the peak RSS of pytest and of its children.
+subprocesses they started, the peak RSS of pytest and the leak test's figures.
 
 Every wait in these tests is bounded (futures with a timeout, threads joined
 with a timeout, subprocesses with a timeout, ``shutdown(wait=True)`` run
@@ -36,7 +36,6 @@ from __future__ import annotations
 import asyncio
 import faulthandler
 import os
-import resource
 import subprocess
 import sys
 import textwrap
@@ -51,12 +50,18 @@ try:
 except ImportError:  # a test dependency; absent only where uvloop does not build
     uvloop = None
 
+try:
+    import resource
+except ImportError:  # not on Windows: the summary then leaves peak RSS out
+    resource = None  # type: ignore[assignment]
+
 ENV = "STEALPOOL_STRESS"
 
 SHORT: Dict[str, Any] = dict(
     name="short",
     # test_stress_load
     load_tasks=50_000,
+    gc_rounds=10_000,
     # test_stress_cancel
     cancel_rounds=6,
     cancel_tasks=400,
@@ -90,6 +95,7 @@ LONG: Dict[str, Any] = dict(
     SHORT,
     name="long",
     load_tasks=1_000_000,
+    gc_rounds=200_000,
     cancel_rounds=40,
     cancel_tasks=2_000,
     storm_tasks=20_000,
@@ -139,6 +145,7 @@ class Tally:
         self.task_count = 0
         self.subprocess_count = 0
         self.hung: List[str] = []
+        self.notes: List[str] = []
 
     def tasks(self, count: int) -> None:
         with self.lock:
@@ -147,6 +154,11 @@ class Tally:
     def subprocesses(self, count: int = 1) -> None:
         with self.lock:
             self.subprocess_count += count
+
+    def note(self, line: str) -> None:
+        """A figure worth seeing in the summary (measured RSS, repeats)."""
+        with self.lock:
+            self.notes.append(line)
 
 
 _SIZES: Optional[Sizes] = None
@@ -165,19 +177,21 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _SIZES is None or (_TALLY.task_count == 0 and _TALLY.subprocess_count == 0):
         return
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss is in KiB on Linux and in bytes on macOS.
-    scale = 1 << 20 if sys.platform == "darwin" else 1 << 10
+    peak = ""
+    if resource is not None:
+        # ru_maxrss is in KiB on Linux and in bytes on macOS.
+        scale = 1 if sys.platform == "darwin" else 1 << 10
+        peak = "; peak RSS of pytest: {:.0f} MiB".format(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / (1 << 20)
+        )
     terminalreporter.write_sep("-", "stealpool stress ({})".format(_SIZES.name))
     terminalreporter.write_line(
-        "tasks run: {:,}; subprocesses: {:,}; peak RSS: pytest {:.0f} MiB, largest child {:.0f} MiB".format(
-            _TALLY.task_count,
-            _TALLY.subprocess_count,
-            own * scale / (1 << 20),
-            children * scale / (1 << 20),
+        "tasks run in pytest and its subprocesses: {:,}; subprocesses: {:,}{}".format(
+            _TALLY.task_count, _TALLY.subprocess_count, peak
         )
     )
+    for line in _TALLY.notes:
+        terminalreporter.write_line(line)
     if _TALLY.hung:
         terminalreporter.write_line("calls that never returned: " + "; ".join(_TALLY.hung))
 
@@ -242,20 +256,24 @@ def nothing_unraisable():
     assert seen == []
 
 
-def _wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.002) -> Any:
+def _wait_until(predicate: Callable[[], Any], timeout: float, what: Any, interval: float = 0.002) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise AssertionError("not within {} s: {}".format(timeout, what))
+            message = what() if callable(what) else what
+            raise AssertionError("not within {} s: {}".format(timeout, message))
         time.sleep(interval)
 
 
 @pytest.fixture(scope="session")
 def wait_until() -> Callable[..., Any]:
-    """``wait_until(predicate, timeout, what)``: polls; fails (never hangs) at the timeout."""
+    """``wait_until(predicate, timeout, what)``: polls; fails (never hangs) at the timeout.
+
+    ``what`` describes the failure: a string, or a callable that makes one then.
+    """
     return _wait_until
 
 
@@ -393,14 +411,15 @@ def loop_kind(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def run_python(tally: Tally) -> Callable[..., subprocess.CompletedProcess]:
-    """``run_python(code, timeout=60, args=())``: runs code in a fresh interpreter.
+    """``run_python(code, timeout=60, flags=(), argv=())``: runs code in a fresh interpreter.
 
-    A run still going at ``timeout`` is killed and fails the test (with what
-    it printed so far), so a hang at exit shows as a failure.
+    ``flags`` go to the interpreter (``-W ...``), ``argv`` to the script
+    (``sys.argv[1:]``). A run still going at ``timeout`` is killed and fails
+    the test (with what it printed so far), so a hang at exit shows as a failure.
     """
 
-    def run(code: str, timeout: float = 60, args: Any = ()) -> subprocess.CompletedProcess:
-        command = [sys.executable, *args, "-c", textwrap.dedent(code)]
+    def run(code: str, timeout: float = 60, flags: Any = (), argv: Any = ()) -> subprocess.CompletedProcess:
+        command = [sys.executable, *flags, "-c", textwrap.dedent(code), *argv]
         tally.subprocesses()
         try:
             return subprocess.run(command, capture_output=True, text=True, timeout=timeout)

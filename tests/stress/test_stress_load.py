@@ -10,7 +10,7 @@ import asyncio
 import concurrent.futures
 import threading
 from collections import Counter
-from typing import Any, Callable, Dict, List, Sequence
+from typing import Any, Dict, List, Sequence
 
 import stealpool
 
@@ -145,12 +145,14 @@ def test_mixed_load_from_threads_and_loops(sizes, tally, threads, loops, bounded
     tally.tasks(n)
 
     assert len(executions) == n and sorted(executions) == list(range(n)), describe_mismatch(executions, n)
-    assert sorted(callbacks) == sorted(expected_callbacks), "done-callbacks: {} fired, {} expected".format(
-        len(callbacks), len(expected_callbacks)
-    )
     assert counts["pool"] + counts["shared"] == n
 
     bounded.shutdown(pool, wait=True, timeout=timeout)
+    # A worker runs a future's done-callbacks just after waking its waiters:
+    # only once the workers are joined must every callback have fired.
+    assert sorted(callbacks) == sorted(expected_callbacks), "done-callbacks: {} fired, {} expected".format(
+        len(callbacks), len(expected_callbacks)
+    )
     after = pool.stats()
     assert after["completed"] >= counts["pool"], after
     assert after["bridged"] >= counts["pool_run"], after
@@ -187,3 +189,67 @@ def test_map_from_many_threads_with_chunks_of_every_size(sizes, tally, threads, 
     bounded.shutdown(pool, timeout=timeout)
     stats = pool.stats()
     assert stats["completed"] == SUBMITTERS * 2 * (1 + 7 + 64 + 999 + n // 8), stats
+
+
+GC_FINALIZERS = """
+import gc, sys
+import stealpool
+
+gc.set_threshold(10)  # collect often: collections land inside attribute and dict work
+
+
+class Garbage:
+    def __init__(self):
+        self.cycle = self
+
+    def __del__(self):
+        pass  # Python code run by the collector: the GIL may change hands here
+
+
+def task(i):
+    Garbage()
+    return i
+
+
+called = []
+expected_calls = 0
+orphaned = []
+pool = stealpool.ThreadPoolExecutor(max_workers=2)
+kept = []
+for round_ in range(int(sys.argv[1])):
+    futures = [pool.submit(task, i) for i in range(20)]
+    for i, future in enumerate(futures):
+        Garbage()
+        if i % 4 == 1:
+            future.add_done_callback(called.append)
+            expected_calls += 1
+        assert future.result(timeout=30) == i
+        # result() waited on the future's condition: it must still be the future's.
+        if "_condition" not in vars(future):
+            orphaned.append((round_, i))
+    kept.extend(futures)  # live futures keep the dict free list empty
+    if len(kept) > 2000:
+        kept.clear()
+pool.shutdown(wait=True)  # joins the workers: every done-callback has run
+print("lost callbacks:", expected_calls - len(called), flush=True)
+print("orphaned conditions:", orphaned[:5], flush=True)
+"""
+
+
+def test_futures_consumed_while_the_collector_runs_finalizers(sizes, tally, run_python):
+    """Workers resolve futures while the submitting thread waits on them and
+    adds callbacks, with the cyclic GC running often and finalizers (Python
+    code, where the GIL can change hands) inside collections.
+
+    Guards against two threads building one future's instance dict at once:
+    on CPython 3.11 that shared (then freed) the dict's values array, a
+    segfault; on 3.9/3.10 one dict replaced the other, losing the waiter's
+    condition (a wake-up lost until the timeout) and its done-callbacks.
+    In a subprocess, so a crash fails this test instead of ending pytest.
+    """
+    rounds = sizes.gc_rounds
+    result = run_python(GC_FINALIZERS, timeout=sizes.wait * 2, argv=[str(rounds)])
+    tally.tasks(rounds * 20)
+    assert result.returncode == 0, "exit code {}\n{}".format(result.returncode, result.stderr[-3000:])
+    assert result.stdout.splitlines() == ["lost callbacks: 0", "orphaned conditions: []"], result.stdout
+    assert result.stderr == "", result.stderr[-3000:]

@@ -1,0 +1,253 @@
+"""Interpreter exit in subprocesses, repeated: with work queued, running,
+sleeping, parked, submitted from workers during exit, with ``sys.exit(N)``
+and with an unhandled ``KeyboardInterrupt`` in the main thread.
+
+Each scenario script runs once against the stdlib's
+``concurrent.futures.ThreadPoolExecutor`` (the reference: the same checks
+must pass there, else the expectation is wrong) and ``exit_repeats`` times
+against stealpool. Every run must exit with the expected code, run what the
+stdlib runs (all queued tasks, each once), finish before its timeout, and
+leave no 'Fatal Python error', 'panicked', 'Exception ignored' or unexpected
+traceback on stderr.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import re
+import signal
+import sys
+import textwrap
+from typing import Callable, Dict, List, Optional, Tuple
+
+import pytest
+
+PRELUDE = """
+import gc, os, signal, sys, threading, time
+
+IMPL = sys.argv[1]
+if IMPL == "stealpool":
+    import stealpool
+
+    def make_pool(max_workers, idle_timeout=10.0):
+        return stealpool.ThreadPoolExecutor(max_workers, idle_timeout=idle_timeout)
+else:
+    import concurrent.futures
+
+    def make_pool(max_workers, idle_timeout=None):
+        return concurrent.futures.ThreadPoolExecutor(max_workers)
+
+
+def out(line):
+    os.write(1, (line + "\\n").encode())  # one atomic write per line, from any thread
+
+
+first = threading.Event()
+
+
+def nap(i, seconds=0.01):
+    first.set()
+    time.sleep(seconds)
+    out("ran %d" % i)
+
+
+def spin(i, seconds=0.002):
+    first.set()
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+    out("ran %d" % i)
+"""
+
+SCENARIOS: Dict[str, str] = {
+    # Many more tasks than workers, none started when main returns.
+    "queued": """
+        pool = make_pool(2)
+        for i in range(200):
+            pool.submit(out, "ran %d" % i)
+        out("main done")
+    """,
+    # Workers busy in pure-Python code (holding the GIL in turns) at exit.
+    "running": """
+        pool = make_pool(4)
+        for i in range(100):
+            pool.submit(spin, i)
+        assert first.wait(30)
+        out("main done")
+    """,
+    # Workers inside time.sleep at exit, more queued behind them.
+    "sleeping": """
+        pool = make_pool(4)
+        for i in range(12):
+            pool.submit(nap, i, 0.05)
+        assert first.wait(30)
+        out("main done")
+    """,
+    # Every worker idle and parked (one pool never retires, one would later).
+    "parked": """
+        pool = make_pool(4, idle_timeout=None)
+        assert list(pool.map(out, ["ran %d" % i for i in range(8)])) == [None] * 8
+        other = make_pool(2)
+        other.submit(out, "ran 8").result(timeout=30)
+        out("main done")
+    """,
+    # A pool dropped without shutdown, its queue still full.
+    "dropped": """
+        def burst():
+            pool = make_pool(2)
+            for i in range(60):
+                pool.submit(nap, i, 0.001)
+        burst()
+        gc.collect()
+        out("main done")
+    """,
+    # Tasks submit children while the interpreter exits: a child is either
+    # refused ("after interpreter shutdown") or runs; never lost.
+    "nested": """
+        pool = make_pool(2)
+        def parent(i):
+            time.sleep(0.0005)
+            try:
+                pool.submit(out, "child %d" % i)
+            except RuntimeError as error:
+                out("refused %d %s" % (i, error))
+            out("ran %d" % i)
+        for i in range(100):
+            pool.submit(parent, i)
+        out("main done")
+    """,
+    "sys.exit": """
+        pool = make_pool(3)
+        for i in range(40):
+            pool.submit(nap, i)
+        assert first.wait(30)
+        sys.exit(7)
+    """,
+    "KeyboardInterrupt": """
+        pool = make_pool(2)
+        for i in range(40):
+            pool.submit(nap, i)
+        assert first.wait(30)
+        raise KeyboardInterrupt
+    """,
+    # Ctrl-C (SIGINT to the main thread) while main blocks in future.result().
+    "SIGINT in result()": """
+        pool = make_pool(2)
+        release = threading.Event()
+        main_thread = threading.main_thread().ident
+        def interrupt_main():
+            signal.pthread_kill(main_thread, signal.SIGINT)
+            if not release.wait(30):
+                out("never released")
+            out("ran 0")
+        for i in range(1, 30):
+            pool.submit(nap, i, 0.001)
+        blocked = pool.submit(interrupt_main)
+        try:
+            blocked.result(timeout=20)
+            out("result() was not interrupted")
+        finally:
+            release.set()
+    """,
+}
+
+SIGINT_EXIT = -signal.SIGINT if sys.platform != "win32" else 0xC000013A
+
+
+def ran_lines(count: int) -> List[str]:
+    return sorted("ran %d" % i for i in range(count))
+
+
+def expect_ran(count: int, main_done: bool) -> Callable[[List[str]], Optional[str]]:
+    def check(lines: List[str]) -> Optional[str]:
+        want = ran_lines(count) + (["main done"] if main_done else [])
+        if sorted(lines) != sorted(want):
+            missing = sorted(set(want) - set(lines))
+            extra = sorted(line for line in set(lines) if lines.count(line) > want.count(line))
+            return "output differs: missing {} (first {}), extra/repeated {}".format(len(missing), missing[:5], extra[:5])
+        return None
+
+    return check
+
+
+def expect_nested(lines: List[str]) -> Optional[str]:
+    # The stdlib says either, depending on which exit step its worker saw.
+    refused = re.compile(r"^refused (\d+) cannot schedule new futures after (interpreter )?shutdown$")
+    problems = expect_ran(100, True)([line for line in lines if line.startswith(("ran ", "main "))])
+    if problems:
+        return problems
+    children = sorted(int(line.split()[1]) for line in lines if line.startswith("child "))
+    refusals = []
+    for line in lines:
+        if line.startswith("refused "):
+            match = refused.match(line)
+            if not match:
+                return "unexpected refusal: {!r}".format(line)
+            refusals.append(int(match.group(1)))
+    if sorted(children + refusals) != list(range(100)):
+        lost = sorted(set(range(100)) - set(children) - set(refusals))
+        return "children neither run nor refused (lost): {}; run twice: {}".format(
+            lost[:10], sorted({c for c in children if children.count(c) > 1})[:10]
+        )
+    return None
+
+
+# scenario -> (expected exit code, output check, traceback expected on stderr)
+EXPECTED: Dict[str, Tuple[int, Callable[[List[str]], Optional[str]], Optional[str]]] = {
+    "queued": (0, expect_ran(200, True), None),
+    "running": (0, expect_ran(100, True), None),
+    "sleeping": (0, expect_ran(12, True), None),
+    "parked": (0, expect_ran(9, True), None),
+    "dropped": (0, expect_ran(60, True), None),
+    "nested": (0, expect_nested, None),
+    "sys.exit": (7, expect_ran(40, False), None),
+    "KeyboardInterrupt": (SIGINT_EXIT, expect_ran(40, False), "KeyboardInterrupt"),
+    "SIGINT in result()": (SIGINT_EXIT, expect_ran(30, False), "KeyboardInterrupt"),
+}
+
+BAD_STDERR = ("Fatal Python error", "panicked", "Exception ignored", "Segmentation fault", "Aborted")
+
+
+def judge(result, scenario: str) -> Optional[str]:
+    """What is wrong with one run, or None."""
+    rc, check, traceback_of = EXPECTED[scenario]
+    problems = []
+    if result.returncode != rc:
+        problems.append("exit code {} (expected {})".format(result.returncode, rc))
+    bad = [marker for marker in BAD_STDERR if marker in result.stderr]
+    if bad:
+        problems.append("stderr has {}".format(bad))
+    if traceback_of is None:
+        if result.stderr.strip():
+            problems.append("unexpected stderr")
+    elif traceback_of not in result.stderr or result.stderr.count("Traceback") != 1:
+        problems.append("stderr should hold exactly one traceback, of {}".format(traceback_of))
+    output = check(result.stdout.splitlines())
+    if output:
+        problems.append(output)
+    if not problems:
+        return None
+    return "; ".join(problems) + "\n--- stdout tail:\n{}\n--- stderr tail:\n{}".format(
+        result.stdout[-1500:], result.stderr[-3000:]
+    )
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_interpreter_exit(sizes, run_python, scenario):
+    if scenario == "SIGINT in result()" and not hasattr(signal, "pthread_kill"):
+        pytest.skip("needs signal.pthread_kill to interrupt the main thread")
+    code = PRELUDE + "\n" + textwrap.dedent(SCENARIOS[scenario])
+
+    reference = run_python(code, timeout=60, argv=["stdlib"])
+    assert judge(reference, scenario) is None, "the stdlib itself does not behave as expected: " + str(
+        judge(reference, scenario)
+    )
+
+    # Repeats run a few at a time; every one is bounded by its own timeout.
+    def one(repeat: int) -> Optional[str]:
+        problem = judge(run_python(code, timeout=60, argv=["stealpool"]), scenario)
+        return None if problem is None else "run {}: {}".format(repeat, problem)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=3) as runner:
+        failures = [problem for problem in runner.map(one, range(sizes.exit_repeats)) if problem]
+    assert failures == [], "{} of {} runs failed; first: {}".format(len(failures), sizes.exit_repeats, failures[0])
