@@ -232,10 +232,20 @@ def judge(result, scenario: str) -> Optional[str]:
     )
 
 
-@pytest.mark.parametrize("scenario", list(SCENARIOS))
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        pytest.param(
+            name,
+            marks=pytest.mark.skipif(
+                name == "SIGINT in result()" and not hasattr(signal, "pthread_kill"),
+                reason="needs signal.pthread_kill to interrupt the main thread",
+            ),
+        )
+        for name in SCENARIOS
+    ],
+)
 def test_interpreter_exit(sizes, run_python, scenario):
-    if scenario == "SIGINT in result()" and not hasattr(signal, "pthread_kill"):
-        pytest.skip("needs signal.pthread_kill to interrupt the main thread")
     code = PRELUDE + "\n" + textwrap.dedent(SCENARIOS[scenario])
 
     reference = run_python(code, timeout=60, argv=["stdlib"])

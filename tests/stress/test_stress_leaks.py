@@ -134,12 +134,12 @@ def test_rss_and_object_counts_stay_flat(sizes, tally, loops, bounded):
     assert object_growth < 20_000, "gc objects: {} after warm-up, {} at the end: {}".format(
         objects[warm], objects[-1], objects
     )
-    if rss[warm] is None:
-        pytest.skip("no /proc/self/statm: RSS not measured on this platform (object counts were)")
-    growth = rss[-1] - rss[warm]
-    assert growth < 20 * MB, "RSS grew {:.1f} MiB from the warm-up round to the last: {}".format(
-        growth / MB, ["{:.0f}".format(r / MB) for r in rss]
-    )
+    # RSS is checked where /proc/self/statm exists; the object counts above everywhere.
+    if rss[warm] is not None:
+        growth = rss[-1] - rss[warm]
+        assert growth < 20 * MB, "RSS grew {:.1f} MiB from the warm-up round to the last: {}".format(
+            growth / MB, ["{:.0f}".format(r / MB) for r in rss]
+        )
 
 
 def test_functions_arguments_results_and_exceptions_are_released(sizes, tally, loops, bounded, wait_until):
