@@ -14,7 +14,6 @@ import time
 import weakref
 from typing import Any, Callable, List, Optional, Tuple
 
-import pytest
 
 import stealpool
 
