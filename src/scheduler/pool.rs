@@ -148,10 +148,11 @@ impl Pool {
             next_serial: AtomicU64::new(0),
             thread_main,
         });
-        EVERY_POOL
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Arc::downgrade(&shared));
+        let mut every_pool = EVERY_POOL.lock().unwrap_or_else(|p| p.into_inner());
+        // A dead entry still pins its pool's allocation: prune as we go.
+        every_pool.retain(|pool| pool.strong_count() > 0);
+        every_pool.push(Arc::downgrade(&shared));
+        drop(every_pool);
         Pool { shared }
     }
 
