@@ -47,7 +47,8 @@ class Core:
         max_workers: int,
         thread_name_prefix: str,
         idle_timeout: Optional[float],
-        on_worker_start: Callable[[WorkerHandle], bool],
+        on_worker_start: Callable[[WorkerHandle], None],
+        initialize: Optional[Callable[[], bool]],
         on_worker_exit: Callable[[], None],
         stack_size: int = 0,
     ) -> None: ...

@@ -11,7 +11,7 @@ import weakref
 from typing import Any, Callable, Dict, Set, Tuple, TypeVar
 
 from . import _core, _lifecycle
-from ._worker_threads import WorkerThread, on_worker_exit, on_worker_start
+from ._worker_threads import WorkerThread, on_worker_exit, on_worker_start, run_initializer
 
 T = TypeVar("T")
 
@@ -64,11 +64,15 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
 
     def _new_core(self) -> _core.Core:
         this = weakref.ref(self)
+        initialize = None
+        if self._initializer is not None:
+            initialize = functools.partial(run_initializer, this, self._initializer, self._initargs)
         return _core.Core(
             self._max_workers,
             self._thread_name_prefix,
             self._idle_timeout,
-            functools.partial(on_worker_start, this, self._initializer, self._initargs),
+            functools.partial(on_worker_start, this),
+            initialize,
             functools.partial(on_worker_exit, this),
             threading.stack_size(),
         )

@@ -9,6 +9,7 @@ no dummy-thread entries pile up.
 
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
 from concurrent.futures import _base
@@ -36,20 +37,32 @@ class WorkerThread(threading._DummyThread):  # type: ignore[name-defined,misc]
         self._stealpool_handle.join(timeout)
 
 
-def on_worker_start(
-    executor_ref: weakref.ref[ThreadPoolExecutor],
-    initializer: Callable[..., object] | None,
-    initargs: Tuple[Any, ...],
-    handle: WorkerHandle,
-) -> bool:
-    """Runs first on every new worker; False stops the worker (broken pool)."""
+def on_worker_start(executor_ref: weakref.ref[ThreadPoolExecutor], handle: WorkerHandle) -> None:
+    """Runs first on every new worker: registers it, then gives it the hooks
+    every new ``threading.Thread`` gets, so debuggers, profilers and
+    coverage see the pool's code (``threading.settrace``, ``setprofile`` and,
+    where present, their ``_all_threads`` forms, which set the same hooks)."""
     thread = WorkerThread(handle)
     executor = executor_ref()
     if executor is not None:
         executor._worker_threads.add(thread)
     del executor
-    if initializer is None:
-        return True
+    trace_hook = threading._trace_hook  # type: ignore[attr-defined]
+    profile_hook = threading._profile_hook  # type: ignore[attr-defined]
+    if trace_hook is not None:
+        sys.settrace(trace_hook)
+    if profile_hook is not None:
+        sys.setprofile(profile_hook)
+
+
+def run_initializer(
+    executor_ref: weakref.ref[ThreadPoolExecutor],
+    initializer: Callable[..., object],
+    initargs: Tuple[Any, ...],
+) -> bool:
+    """Runs the pool's initializer on a new worker; False stops the worker
+    (the pool is broken). What it leaves in the worker's context is seen by
+    every task that worker runs."""
     try:
         initializer(*initargs)
     except BaseException:

@@ -23,6 +23,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyWeakrefReference;
 
 use super::fork::current_fork_epoch;
+use super::guarded_call;
 
 pub(crate) enum Outcome {
     Value(Py<PyAny>),
@@ -99,9 +100,13 @@ impl Bridge {
         let py = slf.py();
         let bridge = slf.get();
         let scheduled = match bridge.event_loop.bind(py).upgrade() {
-            Some(event_loop) => event_loop
-                .call_method1(intern!(py, "call_soon_threadsafe"), (slf,))
-                .is_ok(),
+            // Python code that writes to the loop's self-pipe, releasing the GIL.
+            Some(event_loop) => guarded_call::call_method(
+                &event_loop,
+                intern!(py, "call_soon_threadsafe"),
+                (slf,),
+            )
+            .is_ok(),
             None => false,
         };
         if !scheduled {

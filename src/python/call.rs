@@ -1,5 +1,10 @@
 //! One call of the user's function, in its own contextvars context, with a
 //! Rust panic turned into a Python exception instead of unwinding further.
+//!
+//! A task for `submit` runs in a copy of its worker's context: whatever the
+//! pool's initializer set there (a `ContextVar`, `decimal`'s context) is
+//! visible to every task, as on the stdlib's workers, while a task's own
+//! `ContextVar.set` stays in its copy and never reaches the next task.
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -9,12 +14,13 @@ use pyo3::panic::PanicException;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+use super::guarded_call;
+
 pub(crate) struct Call {
     pub func: Py<PyAny>,
     pub args: Py<PyTuple>,
     pub kwargs: Option<Py<PyDict>>,
-    /// The context to run in; `None` means a fresh, empty one, so a
-    /// `ContextVar.set` in one task never leaks into the next on that worker.
+    /// The context to run in; `None` means a copy of the worker's own.
     pub context: Option<Py<PyAny>>,
 }
 
@@ -31,17 +37,18 @@ impl Call {
     fn invoke_in_context(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
         let context = match self.context {
             Some(context) => context.into_bound(py),
-            // SAFETY: attached; PyContext_New returns a new reference or NULL with an error set.
-            None => unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyContext_New())? },
+            // SAFETY: attached; returns a new reference or NULL with an error set.
+            None => unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyContext_CopyCurrent())? },
         };
         // SAFETY: attached, and `context` is a contextvars.Context (a copy or a new one).
         if unsafe { ffi::PyContext_Enter(context.as_ptr()) } != 0 {
             return Err(PyErr::fetch(py));
         }
-        let result = self
-            .func
-            .bind(py)
-            .call(self.args.bind(py), self.kwargs.as_ref().map(|k| k.bind(py)));
+        let result = guarded_call::call(
+            self.func.bind(py),
+            self.args.bind(py),
+            self.kwargs.as_ref().map(|kwargs| kwargs.bind(py)),
+        );
         // SAFETY: the same context we entered above, on this thread.
         unsafe { ffi::PyContext_Exit(context.as_ptr()) };
         result

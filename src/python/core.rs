@@ -1,7 +1,7 @@
 //! `Core`: one pool, as the Python package drives it. The Python class
 //! `stealpool.ThreadPoolExecutor` owns one and adds the stdlib's surface.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -18,8 +18,7 @@ use super::fast_future;
 use super::jobs::{broken_thread_pool, AsyncJob, SyncJob};
 use super::tracker::Tracker;
 use super::wait::wait_releasing_gil;
-use super::worker_main::python_worker_main;
-use crate::scheduler::sleep::MAX_WORKERS_LIMIT;
+use super::worker_main::{python_worker_main, WorkerHooks};
 use crate::scheduler::{Abandoned, Pool, PoolConfig, SubmitError, Task, DEFAULT_STACK_SIZE};
 
 #[pyclass(frozen, module = "stealpool._core")]
@@ -27,6 +26,8 @@ pub struct Core {
     pool: Pool,
     /// Why the pool can no longer run anything, once an initializer failed.
     broken: OnceLock<String>,
+    /// `shutdown` was called (a broken pool is closed too, but not shut down).
+    shutdown_called: AtomicBool,
     bridged: Arc<AtomicU64>,
 }
 
@@ -35,37 +36,37 @@ fn future_class(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
     FUTURE.import(py, "stealpool._future", "Future")
 }
 
+/// Seconds to wait before retiring an idle worker; `None` (never) for no
+/// timeout and for timeouts too long to represent, `float('inf')` included.
+fn idle_timeout_from_seconds(seconds: Option<f64>) -> PyResult<Option<Duration>> {
+    match seconds {
+        None => Ok(None),
+        Some(seconds) if seconds >= 0.0 => Ok(Duration::try_from_secs_f64(seconds).ok()),
+        Some(_) => Err(PyValueError::new_err(
+            "idle_timeout must be None or a non-negative number of seconds",
+        )),
+    }
+}
+
 #[pymethods]
 impl Core {
+    /// `on_worker_start(handle)`, then `initialize() -> bool` (false: the
+    /// pool is broken) and `on_worker_exit()` run on every new worker.
     #[new]
-    #[pyo3(signature = (max_workers, thread_name_prefix, idle_timeout, on_worker_start, on_worker_exit, stack_size=0))]
+    #[pyo3(signature = (max_workers, thread_name_prefix, idle_timeout, on_worker_start, initialize, on_worker_exit, stack_size=0))]
+    #[allow(clippy::too_many_arguments)] // one per argument of the Python call
     fn new(
         max_workers: usize,
         thread_name_prefix: String,
         idle_timeout: Option<f64>,
         on_worker_start: Py<PyAny>,
+        initialize: Option<Py<PyAny>>,
         on_worker_exit: Py<PyAny>,
         stack_size: usize,
     ) -> PyResult<Self> {
-        if max_workers == 0 {
-            return Err(PyValueError::new_err("max_workers must be greater than 0"));
-        }
-        if max_workers > MAX_WORKERS_LIMIT {
-            return Err(PyValueError::new_err(format!(
-                "max_workers must be at most {MAX_WORKERS_LIMIT}"
-            )));
-        }
-        let idle_timeout = match idle_timeout {
-            None => None,
-            Some(seconds) => Some(Duration::try_from_secs_f64(seconds).map_err(|_| {
-                PyValueError::new_err(
-                    "idle_timeout must be None or a non-negative number of seconds",
-                )
-            })?),
-        };
         let config = PoolConfig {
             max_workers,
-            idle_timeout,
+            idle_timeout: idle_timeout_from_seconds(idle_timeout)?,
             thread_name_prefix,
             stack_size: if stack_size == 0 {
                 DEFAULT_STACK_SIZE
@@ -73,9 +74,17 @@ impl Core {
                 stack_size
             },
         };
+        let hooks = WorkerHooks {
+            on_start: on_worker_start,
+            initialize,
+            on_exit: on_worker_exit,
+        };
+        let pool = Pool::new(config, python_worker_main(hooks))
+            .map_err(|error| PyValueError::new_err(error.to_string()))?;
         Ok(Core {
-            pool: Pool::new(config, python_worker_main(on_worker_start, on_worker_exit)),
+            pool,
             broken: OnceLock::new(),
+            shutdown_called: AtomicBool::new(false),
             bridged: Arc::new(AtomicU64::new(0)),
         })
     }
@@ -108,7 +117,7 @@ impl Core {
             },
             _in_flight: tracker.map(|tracker| tracker.get().enter()),
         };
-        self.enqueue(Box::new(job))?;
+        self.enqueue(py, Box::new(job))?;
         Ok(future)
     }
 
@@ -150,7 +159,7 @@ impl Core {
             bridged: Arc::clone(&self.bridged),
             _in_flight: tracker.map(|tracker| tracker.get().enter()),
         };
-        self.enqueue(Box::new(job))?;
+        self.enqueue(py, Box::new(job))?;
         Ok(future)
     }
 
@@ -158,6 +167,7 @@ impl Core {
     /// what is still queued; with `wait`, join every worker but the caller.
     #[pyo3(signature = (wait=true, cancel_futures=false))]
     fn shutdown(&self, py: Python<'_>, wait: bool, cancel_futures: bool) -> PyResult<()> {
+        self.shutdown_called.store(true, Ordering::SeqCst);
         self.pool.shutdown();
         if cancel_futures {
             for task in self.pool.drain() {
@@ -175,6 +185,9 @@ impl Core {
     /// submissions fail with `BrokenThreadPool(reason)`.
     fn break_pool(&self, reason: String) {
         let reason = self.broken.get_or_init(|| reason);
+        // Closing first means every submission either sees the pool closed
+        // (and reports it broken) or has queued its task before the drain.
+        self.pool.shutdown();
         for task in self.pool.drain() {
             task.abandon(Abandoned::Broken(reason));
         }
@@ -187,7 +200,7 @@ impl Core {
 
     #[getter]
     fn is_shut_down(&self) -> bool {
-        self.pool.is_shut_down()
+        self.shutdown_called.load(Ordering::SeqCst)
     }
 
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -209,29 +222,37 @@ impl Core {
 
 impl Core {
     fn check_accepting(&self, py: Python<'_>) -> PyResult<()> {
-        if let Some(reason) = self.broken.get() {
-            return Err(broken_thread_pool(py, reason));
-        }
-        // The exit hook shuts every pool down, so ask about exit first.
-        if interpreter_exiting() {
-            return Err(PyRuntimeError::new_err(
-                "cannot schedule new futures after interpreter shutdown",
-            ));
-        }
-        if self.pool.is_shut_down() {
-            return Err(PyRuntimeError::new_err(
-                "cannot schedule new futures after shutdown",
-            ));
+        if self.broken.get().is_some() || interpreter_exiting() || self.pool.is_shut_down() {
+            return Err(self.refusal(py));
         }
         Ok(())
     }
 
-    fn enqueue(&self, task: Task) -> PyResult<()> {
+    /// Why the pool refuses work, in the stdlib's words.
+    fn refusal(&self, py: Python<'_>) -> PyErr {
+        if let Some(reason) = self.broken.get() {
+            return broken_thread_pool(py, reason);
+        }
+        // The exit hook closes every pool too: only `shutdown` is reported as such.
+        if !self.shutdown_called.load(Ordering::SeqCst) && interpreter_exiting() {
+            return PyRuntimeError::new_err(
+                "cannot schedule new futures after interpreter shutdown",
+            );
+        }
+        PyRuntimeError::new_err("cannot schedule new futures after shutdown")
+    }
+
+    /// Queues `task`. When the pool starts a thread for it, waits (without
+    /// the GIL) until that thread is registered, as `Thread.start` does, so
+    /// `_threads` counts it once `submit` returns.
+    fn enqueue(&self, py: Python<'_>, task: Task) -> PyResult<()> {
         match self.pool.submit(task) {
-            Ok(()) => Ok(()),
-            Err(SubmitError::ShutDown(_task)) => Err(PyRuntimeError::new_err(
-                "cannot schedule new futures after shutdown",
-            )),
+            Ok(None) => Ok(()),
+            Ok(Some(started)) => {
+                py.detach(|| started.wait_started(None));
+                Ok(())
+            }
+            Err(SubmitError::ShutDown(_task)) => Err(self.refusal(py)),
             Err(SubmitError::Spawn(error)) => Err(PyRuntimeError::new_err(format!(
                 "can't start new thread: {error}"
             ))),

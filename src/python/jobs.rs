@@ -15,6 +15,7 @@ use pyo3::types::PyType;
 use super::bridge::{Bridge, Outcome};
 use super::call::Call;
 use super::fast_future;
+use super::guarded_call;
 use super::tracker::InFlightGuard;
 use crate::scheduler::{Abandoned, Job};
 
@@ -39,9 +40,12 @@ impl Job for SyncJob {
             let future = future.bind(py);
             if fast_future::try_start(future).is_none() {
                 // As the stdlib's _WorkItem: a future cancelled while queued never runs.
-                match future
-                    .call_method0(intern!(py, "set_running_or_notify_cancel"))
-                    .and_then(|running| running.is_truthy())
+                match guarded_call::call_method(
+                    future,
+                    intern!(py, "set_running_or_notify_cancel"),
+                    (),
+                )
+                .and_then(|running| running.is_truthy())
                 {
                     Ok(true) => {}
                     Ok(false) => return,
@@ -52,9 +56,12 @@ impl Job for SyncJob {
             if fast_future::try_finish(future, &outcome) {
                 return;
             }
+            // Resolving runs the future's callbacks: user code.
             let resolved = match outcome {
-                Ok(value) => future.call_method1(intern!(py, "set_result"), (value,)),
-                Err(error) => future.call_method1(intern!(py, "set_exception"), (error,)),
+                Ok(value) => guarded_call::call_method(future, intern!(py, "set_result"), (value,)),
+                Err(error) => {
+                    guarded_call::call_method(future, intern!(py, "set_exception"), (error,))
+                }
             };
             if let Err(error) = resolved {
                 error.write_unraisable(py, Some(future));
@@ -66,8 +73,9 @@ impl Job for SyncJob {
         Python::attach(|py| {
             let future = self.future.bind(py);
             let abandoned = match why {
-                Abandoned::Cancelled => future.call_method0(intern!(py, "cancel")),
-                Abandoned::Broken(reason) => future.call_method1(
+                Abandoned::Cancelled => guarded_call::call_method(future, intern!(py, "cancel"), ()),
+                Abandoned::Broken(reason) => guarded_call::call_method(
+                    future,
                     intern!(py, "set_exception"),
                     (broken_thread_pool(py, reason).into_value(py),),
                 ),

@@ -7,6 +7,7 @@ mod exit;
 mod fast_future;
 mod fork;
 mod future_condition;
+mod guarded_call;
 mod jobs;
 mod tracker;
 mod wait;

@@ -3,16 +3,29 @@
 //! tasks), detached only while it spins or parks waiting for work.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
 
+use super::guarded_call;
 use super::worker_thread::PyWorkerHandle;
 use crate::scheduler::{ThreadMain, WorkerContext};
 
-/// `on_start(handle) -> bool` registers the thread with `threading` and runs
-/// the pool's initializer (false: the pool is broken, stop); `on_exit()`
-/// unregisters it.
-pub(crate) fn python_worker_main(on_start: Py<PyAny>, on_exit: Py<PyAny>) -> ThreadMain {
+/// The Python side of a worker's life.
+pub(crate) struct WorkerHooks {
+    /// `on_start(handle)` registers the thread with `threading`; the thread
+    /// counts as started once it returns.
+    pub on_start: Py<PyAny>,
+    /// `initialize() -> bool` runs the pool's initializer; false: the pool
+    /// is broken, stop.
+    pub initialize: Option<Py<PyAny>>,
+    /// `on_exit()` unregisters the thread.
+    pub on_exit: Py<PyAny>,
+}
+
+pub(crate) fn python_worker_main(hooks: WorkerHooks) -> ThreadMain {
     Arc::new(move |worker: &WorkerContext| {
         // Not attached when the interpreter is finalizing: such a thread just
         // ends. The exit hook joins workers before finalization, so queued
@@ -21,16 +34,26 @@ pub(crate) fn python_worker_main(on_start: Py<PyAny>, on_exit: Py<PyAny>) -> Thr
             let handle = PyWorkerHandle {
                 handle: Arc::clone(worker.handle()),
             };
-            let ready = on_start
-                .bind(py)
-                .call1((handle,))
-                .and_then(|ready| ready.is_truthy());
+            let registered = PyTuple::new(py, [handle])
+                .and_then(|args| guarded_call::call(hooks.on_start.bind(py), &args, None));
+            if let Err(error) = registered {
+                error.write_unraisable(py, None);
+            }
+            worker.announce_started();
+            let ready = match &hooks.initialize {
+                None => Ok(true),
+                Some(initialize) => {
+                    guarded_call::call(initialize.bind(py), &PyTuple::empty(py), None)
+                        .and_then(|ready| ready.is_truthy())
+                }
+            };
             match ready {
                 Ok(true) => serve(py, worker),
                 Ok(false) => {}
                 Err(error) => error.write_unraisable(py, None),
             }
-            if let Err(error) = on_exit.bind(py).call0() {
+            if let Err(error) = guarded_call::call(hooks.on_exit.bind(py), &PyTuple::empty(py), None)
+            {
                 error.write_unraisable(py, None);
             }
         });
@@ -38,15 +61,37 @@ pub(crate) fn python_worker_main(on_start: Py<PyAny>, on_exit: Py<PyAny>) -> Thr
 }
 
 fn serve(py: Python<'_>, worker: &WorkerContext) {
+    let switch_interval = switch_interval(py);
+    let mut holding_since = Instant::now();
     loop {
         // Take queued work without giving up the GIL; detach only to wait.
         let task = match worker.next_task_now() {
             Some(task) => task,
             None => match py.detach(|| worker.wait_for_task()) {
-                Some(task) => task,
+                Some(task) => {
+                    holding_since = Instant::now();
+                    task
+                }
                 None => return,
             },
         };
         worker.run(task);
+        if holding_since.elapsed() >= switch_interval {
+            // Tasks that run no bytecode (C functions) never reach the
+            // interpreter's own switch check: offer the GIL as it would, so
+            // other threads, and signal handlers, wait one interval at most.
+            py.detach(|| ());
+            holding_since = Instant::now();
+        }
     }
+}
+
+/// `sys.getswitchinterval()`, read when the worker starts.
+fn switch_interval(py: Python<'_>) -> Duration {
+    py.import(intern!(py, "sys"))
+        .and_then(|sys| sys.call_method0(intern!(py, "getswitchinterval")))
+        .and_then(|seconds| seconds.extract::<f64>())
+        .ok()
+        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+        .unwrap_or(Duration::from_millis(5))
 }

@@ -13,19 +13,19 @@
 use std::cell::RefCell;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
-use crossbeam_utils::Backoff;
 
 use super::job::Task;
-use super::sleep::{Notified, Sleep, Woke};
+use super::protocol::{Protocol, Queues, Waited};
+use super::sleep::MAX_WORKERS_LIMIT;
 use super::stats::{Counters, Stats};
 use super::worker_handle::WorkerHandle;
-use crate::sync::{lock, wait_while, Condvar, Mutex};
+use crate::sync::{deadline_after, lock, wait_while, Condvar, Mutex};
 
 /// Python's threads get the platform's default stack (8 MiB on Linux); Rust's
 /// default of 2 MiB is too small for deeply recursive Python code.
@@ -34,25 +34,40 @@ pub const DEFAULT_STACK_SIZE: usize = 8 << 20;
 #[derive(Clone, Debug)]
 pub struct PoolConfig {
     pub max_workers: usize,
-    /// `None` keeps idle workers forever.
+    /// `None` keeps idle workers forever; so does a timeout too long to represent.
     pub idle_timeout: Option<Duration>,
     /// Workers are named `{thread_name_prefix}_{n}`.
     pub thread_name_prefix: String,
     pub stack_size: usize,
 }
 
+/// Why [`Pool::new`] refused a configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    NoWorkers,
+    TooManyWorkers,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::NoWorkers => f.write_str("max_workers must be greater than 0"),
+            ConfigError::TooManyWorkers => {
+                write!(f, "max_workers must be at most {MAX_WORKERS_LIMIT}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
 /// The body of every worker thread. It must loop on
 /// [`WorkerContext::next_task_now`] / [`WorkerContext::wait_for_task`] and
-/// [`WorkerContext::run`] until `wait_for_task` returns `None`.
+/// [`WorkerContext::run`] until `wait_for_task` returns `None`, and should
+/// call [`WorkerContext::announce_started`] once its thread is ready to be seen.
 pub type ThreadMain = Arc<dyn Fn(&WorkerContext) + Send + Sync>;
 
-#[derive(Debug)]
-pub enum SubmitError {
-    /// The pool was shut down; the task is handed back unrun.
-    ShutDown(Task),
-    /// The task is queued, but no thread could be started to run it.
-    Spawn(io::Error),
-}
+pub type SubmitError = super::protocol::SubmitError<Task>;
 
 impl std::fmt::Debug for dyn super::job::Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -68,7 +83,7 @@ static EVERY_POOL: std::sync::Mutex<Vec<Weak<Shared>>> = std::sync::Mutex::new(V
 
 /// Pools of this process (not of a parent we were forked from) still alive.
 fn every_live_pool() -> Vec<Arc<Shared>> {
-    let mut pools = EVERY_POOL.lock().unwrap_or_else(|p| p.into_inner());
+    let mut pools = lock(&EVERY_POOL);
     pools.retain(|pool| pool.strong_count() > 0);
     let pid = std::process::id();
     pools
@@ -81,14 +96,14 @@ fn every_live_pool() -> Vec<Arc<Shared>> {
 /// Shuts down every pool in the process (process exit).
 pub fn shut_down_every_pool() {
     for pool in every_live_pool() {
-        pool.shut_down();
+        pool.protocol.close();
     }
 }
 
 /// Waits for the workers of every pool to exit, except the caller's own
 /// thread; false if `timeout` passed first.
 pub fn wait_for_every_pool(timeout: Option<Duration>) -> bool {
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let deadline = deadline_after(timeout);
     every_live_pool().iter().all(|pool| {
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         pool.wait_for_workers(left)
@@ -114,13 +129,8 @@ struct Shared {
     config: PoolConfig,
     injector: Injector<Task>,
     stealers: RwLock<Vec<(u64, Stealer<Task>)>>,
-    sleep: Sleep,
+    protocol: Protocol,
     counters: Counters,
-    /// Set by `shutdown`: new submissions are refused.
-    closed: AtomicBool,
-    /// Submissions between their `closed` check and their push: `shutdown`
-    /// waits for them so workers never exit with an accepted task unqueued.
-    submitting: AtomicUsize,
     live: Mutex<Vec<Arc<WorkerHandle>>>,
     all_exited: Condvar,
     next_serial: AtomicU64,
@@ -132,28 +142,32 @@ pub struct Pool {
 }
 
 impl Pool {
-    pub fn new(config: PoolConfig, thread_main: ThreadMain) -> Pool {
+    pub fn new(config: PoolConfig, thread_main: ThreadMain) -> Result<Pool, ConfigError> {
+        if config.max_workers == 0 {
+            return Err(ConfigError::NoWorkers);
+        }
+        if config.max_workers > MAX_WORKERS_LIMIT {
+            return Err(ConfigError::TooManyWorkers);
+        }
         let shared = Arc::new(Shared {
             id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
             pid: std::process::id(),
-            config,
             injector: Injector::new(),
             stealers: RwLock::new(Vec::new()),
-            sleep: Sleep::default(),
+            protocol: Protocol::new(config.max_workers, config.idle_timeout),
             counters: Counters::default(),
-            closed: AtomicBool::new(false),
-            submitting: AtomicUsize::new(0),
             live: Mutex::new(Vec::new()),
             all_exited: Condvar::new(),
             next_serial: AtomicU64::new(0),
             thread_main,
+            config,
         });
-        let mut every_pool = EVERY_POOL.lock().unwrap_or_else(|p| p.into_inner());
+        let mut every_pool = lock(&EVERY_POOL);
         // A dead entry still pins its pool's allocation: prune as we go.
         every_pool.retain(|pool| pool.strong_count() > 0);
         every_pool.push(Arc::downgrade(&shared));
         drop(every_pool);
-        Pool { shared }
+        Ok(Pool { shared })
     }
 
     pub fn config(&self) -> &PoolConfig {
@@ -161,56 +175,30 @@ impl Pool {
     }
 
     /// Queues `task`: on the calling worker's own deque when called from one
-    /// of this pool's workers, else on the injector.
-    pub fn submit(&self, task: Task) -> Result<(), SubmitError> {
-        let shared = &self.shared;
-        shared.submitting.fetch_add(1, Ordering::SeqCst);
-        if shared.closed.load(Ordering::SeqCst) {
-            shared.submitting.fetch_sub(1, Ordering::SeqCst);
-            return Err(SubmitError::ShutDown(task));
-        }
-        if let Some(task) = shared.push_local(task) {
-            shared.injector.push(task);
-        }
-        let notified = shared.notify();
-        shared.submitting.fetch_sub(1, Ordering::SeqCst);
-        notified.map_err(SubmitError::Spawn)
+    /// of this pool's workers, else on the injector. `Ok(Some(worker))`: this
+    /// submission started a new worker, whose start the caller may wait for
+    /// ([`WorkerHandle::wait_started`]).
+    pub fn submit(&self, task: Task) -> Result<Option<Arc<WorkerHandle>>, SubmitError> {
+        self.shared.protocol.submit(&self.shared, task)
     }
 
     /// Refuses new work and lets the workers exit once the queues are empty.
     /// Idempotent; returns at once (see [`Pool::wait_for_workers`]).
     pub fn shutdown(&self) {
-        self.shared.shut_down();
+        self.shared.protocol.close();
     }
 
     pub fn is_shut_down(&self) -> bool {
-        self.shared.closed.load(Ordering::SeqCst)
+        self.shared.protocol.is_closed()
     }
 
     /// Takes every queued task out of the pool, unrun.
     pub fn drain(&self) -> Vec<Task> {
         let shared = &self.shared;
         let mut drained = Vec::new();
-        loop {
-            match shared.injector.steal() {
-                Steal::Success(task) => drained.push(task),
-                Steal::Empty => break,
-                Steal::Retry => continue,
-            }
-        }
-        for (_, stealer) in shared
-            .stealers
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            loop {
-                match stealer.steal() {
-                    Steal::Success(task) => drained.push(task),
-                    Steal::Empty => break,
-                    Steal::Retry => continue,
-                }
-            }
+        drain_into(&mut drained, || shared.injector.steal());
+        for (_, stealer) in read(&shared.stealers).iter() {
+            drain_into(&mut drained, || stealer.steal());
         }
         drained
     }
@@ -228,13 +216,10 @@ impl Pool {
 
     pub fn stats(&self) -> Stats {
         let shared = &self.shared;
-        let counts = shared.sleep.counts();
+        let counts = shared.protocol.counts();
         let running = shared.counters.running.load(Ordering::Relaxed);
         let queued = shared.injector.len()
-            + shared
-                .stealers
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
+            + read(&shared.stealers)
                 .iter()
                 .map(|(_, stealer)| stealer.len())
                 .sum::<usize>();
@@ -265,23 +250,27 @@ impl Drop for Pool {
     }
 }
 
-impl Shared {
-    fn shut_down(&self) {
-        self.closed.store(true, Ordering::SeqCst);
-        let backoff = Backoff::new();
-        while self.submitting.load(Ordering::SeqCst) > 0 {
-            backoff.snooze();
-        }
-        self.sleep.shut_down();
-    }
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
+fn drain_into(drained: &mut Vec<Task>, mut steal: impl FnMut() -> Steal<Task>) {
+    loop {
+        match steal() {
+            Steal::Success(task) => drained.push(task),
+            Steal::Empty => return,
+            Steal::Retry => continue,
+        }
+    }
+}
+
+impl Shared {
     /// Waits until every worker but the calling one (when it is a worker of
     /// this pool) has exited. Returns false if `timeout` passed first.
     fn wait_for_workers(&self, timeout: Option<Duration>) -> bool {
         let me = self.current_worker_serial();
-        let deadline = timeout.map(|t| Instant::now() + t);
         let live = lock(&self.live);
-        wait_while(&self.all_exited, live, deadline, |live| {
+        wait_while(&self.all_exited, live, deadline_after(timeout), |live| {
             live.iter().any(|worker| Some(worker.serial) != me)
         })
         .1
@@ -294,37 +283,32 @@ impl Shared {
         })
     }
 
-    /// Pushes onto the calling worker's deque; hands the task back when the
-    /// caller is not one of this pool's workers.
-    fn push_local(&self, task: Task) -> Option<Task> {
-        LOCAL.with(|local| match &*local.borrow() {
+    fn forget_worker(&self, serial: u64) {
+        self.stealers
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|(s, _)| *s != serial);
+        let mut live = lock(&self.live);
+        live.retain(|worker| worker.serial != serial);
+        self.all_exited.notify_all();
+    }
+}
+
+impl Queues for Arc<Shared> {
+    type Task = Task;
+    type Worker = Arc<WorkerHandle>;
+
+    fn push(&self, task: Task) {
+        let handed_back = LOCAL.with(|local| match &*local.borrow() {
             Some(queue) if queue.pool_id == self.id => {
                 queue.deque.push(task);
                 None
             }
             _ => Some(task),
-        })
-    }
-
-    fn notify(self: &Arc<Self>) -> io::Result<()> {
-        self.start_reserved(self.sleep.notify(self.config.max_workers))
-    }
-
-    fn start_reserved(self: &Arc<Self>, notified: Notified) -> io::Result<()> {
-        match notified {
-            Notified::SpawnReserved => spawn_worker(self),
-            Notified::WokeSleeper | Notified::Nothing => Ok(()),
+        });
+        if let Some(task) = handed_back {
+            self.injector.push(task);
         }
-    }
-
-    fn has_work(&self) -> bool {
-        !self.injector.is_empty()
-            || self
-                .stealers
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .iter()
-                .any(|(_, stealer)| !stealer.is_empty())
     }
 
     /// One sweep: own deque, then a batch from the injector, then siblings.
@@ -342,7 +326,7 @@ impl Shared {
                     Steal::Retry => continue,
                 }
             }
-            let stealers = self.stealers.read().unwrap_or_else(|p| p.into_inner());
+            let stealers = read(&self.stealers);
             let count = stealers.len();
             // Start at a different sibling per worker so thieves spread out.
             let start = queue.serial as usize;
@@ -366,42 +350,55 @@ impl Shared {
         })
     }
 
-    fn forget_worker(&self, serial: u64) {
-        self.stealers
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|(s, _)| *s != serial);
-        let mut live = lock(&self.live);
-        live.retain(|worker| worker.serial != serial);
-        self.all_exited.notify_all();
+    fn has_work(&self) -> bool {
+        !self.injector.is_empty()
+            || read(&self.stealers)
+                .iter()
+                .any(|(_, stealer)| !stealer.is_empty())
+    }
+
+    fn start_worker(&self) -> io::Result<Arc<WorkerHandle>> {
+        spawn_worker(self)
     }
 }
 
-/// Starts the thread for a worker already counted in by `Sleep::notify`.
-fn spawn_worker(shared: &Arc<Shared>) -> io::Result<()> {
+/// The name the operating system gets: it cannot hold a NUL byte, which a
+/// Python thread name can.
+fn os_thread_name(name: &str) -> String {
+    name.replace('\0', "")
+}
+
+/// Starts the thread for a worker the protocol has counted in.
+fn spawn_worker(shared: &Arc<Shared>) -> io::Result<Arc<WorkerHandle>> {
     let serial = shared.next_serial.fetch_add(1, Ordering::Relaxed);
     let name = format!("{}_{}", shared.config.thread_name_prefix, serial);
-    let handle = Arc::new(WorkerHandle::new(serial, name.clone()));
+    let handle = Arc::new(WorkerHandle::new(serial, name));
     let deque = Deque::new_fifo();
     shared
         .stealers
         .write()
-        .unwrap_or_else(|p| p.into_inner())
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
         .push((serial, deque.stealer()));
     lock(&shared.live).push(Arc::clone(&handle));
     let thread_shared = Arc::clone(shared);
-    let spawned = thread::Builder::new()
-        .name(name)
-        .stack_size(shared.config.stack_size)
-        .spawn(move || worker_thread(thread_shared, handle, deque));
+    let thread_handle = Arc::clone(&handle);
+    // Whatever goes wrong while starting the thread (std panics on some
+    // names and on some platforms' errors), the pool must stay consistent.
+    let spawned = catch_unwind(AssertUnwindSafe(|| {
+        thread::Builder::new()
+            .name(os_thread_name(&handle.name))
+            .stack_size(shared.config.stack_size)
+            .spawn(move || worker_thread(thread_shared, thread_handle, deque))
+    }))
+    .unwrap_or_else(|_| Err(io::Error::other("starting the thread panicked")));
     match spawned {
         Ok(_) => {
             Counters::bump(&shared.counters.spawned);
-            Ok(())
+            Ok(handle)
         }
         Err(error) => {
             shared.forget_worker(serial);
-            shared.sleep.leave();
+            handle.mark_finished();
             Err(error)
         }
     }
@@ -418,30 +415,45 @@ fn worker_thread(shared: Arc<Shared>, handle: Arc<WorkerHandle>, deque: Deque<Ta
     let context = WorkerContext {
         shared: Arc::clone(&shared),
         handle: Arc::clone(&handle),
-        left: AtomicBool::new(false),
+        state: AtomicU8::new(WorkerState::Searching as u8),
     };
     let thread_main = Arc::clone(&shared.thread_main);
     // A panic outside a task (a bug in the embedder) still ends the worker cleanly.
     let _ = catch_unwind(AssertUnwindSafe(|| thread_main(&context)));
-    if !context.left.load(Ordering::Relaxed) {
-        shared.sleep.leave();
-    }
-    // Tasks left on this deque (only if the body stopped early) go back to the injector.
+    // Tasks left on this deque (only if the body stopped early) go back to the
+    // injector before the worker stops being counted, so its last look sees them.
     if let Some(queue) = LOCAL.with(|local| local.borrow_mut().take()) {
         while let Some(task) = queue.deque.pop() {
             shared.injector.push(task);
         }
     }
+    match context.state() {
+        WorkerState::Searching => shared.protocol.leave(&shared),
+        WorkerState::Running => shared.protocol.leave_while_running(&shared),
+        WorkerState::Left => {}
+    }
     shared.forget_worker(handle.serial);
     handle.mark_finished();
+}
+
+/// Where the worker stands in the protocol, so that however its body ends,
+/// it is counted out exactly once.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum WorkerState {
+    Searching,
+    Running,
+    /// No longer counted: it retired or the pool shut down.
+    Left,
 }
 
 /// A worker's view of its pool, handed to [`ThreadMain`].
 pub struct WorkerContext {
     shared: Arc<Shared>,
     handle: Arc<WorkerHandle>,
-    /// Set once the worker is no longer counted (it retired or shut down).
-    left: AtomicBool,
+    /// A `WorkerState`; atomic only so the context can cross `detach`, it
+    /// is touched by its own thread alone.
+    state: AtomicU8,
 }
 
 impl WorkerContext {
@@ -453,9 +465,26 @@ impl WorkerContext {
         self.shared.id
     }
 
+    fn state(&self) -> WorkerState {
+        match self.state.load(Ordering::Relaxed) {
+            0 => WorkerState::Searching,
+            1 => WorkerState::Running,
+            _ => WorkerState::Left,
+        }
+    }
+
+    fn set_state(&self, state: WorkerState) {
+        self.state.store(state as u8, Ordering::Relaxed);
+    }
+
+    /// Lets a submitter waiting for this worker's start go on.
+    pub fn announce_started(&self) {
+        self.handle.mark_started();
+    }
+
     /// One sweep for a task, without waiting.
     pub fn next_task_now(&self) -> Option<Task> {
-        let task = self.shared.find_task()?;
+        let task = self.shared.protocol.next_task_now(&self.shared)?;
         self.begin_running();
         Some(task)
     }
@@ -463,39 +492,16 @@ impl WorkerContext {
     /// Spins briefly, then parks until a task arrives. `None` means the worker
     /// must exit: the pool shut down with empty queues, or it retired.
     pub fn wait_for_task(&self) -> Option<Task> {
-        let shared = &self.shared;
-        loop {
-            let backoff = Backoff::new();
-            loop {
-                if let Some(task) = self.next_task_now() {
-                    return Some(task);
-                }
-                if backoff.is_completed() {
-                    break;
-                }
-                backoff.snooze();
-            }
-            if shared.sleep.is_shut_down() {
-                shared.sleep.leave();
-                self.left.store(true, Ordering::Relaxed);
-                return None;
-            }
-            match shared
-                .sleep
-                .sleep(|| shared.has_work(), shared.config.idle_timeout)
-            {
-                Woke::Search => continue,
-                Woke::Retired => {
-                    self.left.store(true, Ordering::Relaxed);
-                    Counters::bump(&shared.counters.retired);
-                    if shared.has_work() {
-                        // Work pushed while we retired: hand it to a fresh worker.
-                        let _ = shared.notify();
-                    }
-                    return None;
-                }
-            }
+        let waited = self.shared.protocol.wait_for_task(&self.shared);
+        if let Waited::Task(task) = waited {
+            self.begin_running();
+            return Some(task);
         }
+        self.set_state(WorkerState::Left);
+        if matches!(waited, Waited::Retired) {
+            Counters::bump(&self.shared.counters.retired);
+        }
+        None
     }
 
     /// Runs one task found by `next_task_now` or `wait_for_task`. A panic is
@@ -507,18 +513,12 @@ impl WorkerContext {
         }
         counters.running.fetch_sub(1, Ordering::Relaxed);
         Counters::bump(&counters.completed);
-        self.shared.sleep.stop_running();
+        self.shared.protocol.finished_task();
+        self.set_state(WorkerState::Searching);
     }
 
     fn begin_running(&self) {
-        let shared = &self.shared;
-        shared.counters.running.fetch_add(1, Ordering::Relaxed);
-        shared.sleep.start_running();
-        if shared.has_work() {
-            // More is queued than this worker can take: start another if
-            // nobody else searches (see `Sleep::notify_leftover`).
-            let notified = shared.sleep.notify_leftover(shared.config.max_workers);
-            let _ = shared.start_reserved(notified);
-        }
+        self.set_state(WorkerState::Running);
+        self.shared.counters.running.fetch_add(1, Ordering::Relaxed);
     }
 }

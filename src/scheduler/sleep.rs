@@ -11,12 +11,20 @@
 //! * A submitter pushes its task, then calls [`Sleep::notify`], which issues a
 //!   SeqCst fence and reads the counts. If a sleeper is unclaimed it claims
 //!   exactly one (under the mutex: `unclaimed -= 1`, `tokens += 1`,
-//!   `notify_one`). Else, if some worker is searching, it does nothing: that
-//!   worker is bound to see the task (below). Else it reserves a new thread if
-//!   the pool is below its limit. So one submission wakes or starts at most
-//!   one worker: no thundering herd. The submitter wakes sleepers even while
-//!   others search: the woken thread then starts on the submitter's CPU,
-//!   which is about to wait, rather than queueing behind a busy worker.
+//!   `notify_one`). Else, if some worker is searching, that worker is bound
+//!   to see the task (below), so nothing *needs* doing. Else it reserves a
+//!   new thread if the pool is below its limit. The submitter wakes sleepers
+//!   even while others search: the woken thread then starts on the
+//!   submitter's CPU, which is about to wait, rather than queueing behind a
+//!   busy worker.
+//! * Searchers are not all free, though: one that a submission already
+//!   counted on will take that submission's task. Like the stdlib's idle
+//!   semaphore, each submission that relies on a searcher *promises* it one
+//!   task (as does one that wakes or starts a worker), and once every
+//!   searcher is promised one the next submission starts a thread (up to the
+//!   limit) rather than queue behind them. Promises only
+//!   decide when to grow the pool, never whether a task is seen, so they need
+//!   no exactness: a worker that takes a task settles one.
 //! * A worker that gives up searching takes the mutex, moves itself from
 //!   `searching` to `unclaimed` with one RMW, issues a SeqCst fence and looks
 //!   at the queues once more before it waits. The submitter's
@@ -32,17 +40,22 @@
 //!   nobody else searches and the pool has room): sleepers, if any, were
 //!   woken by the submitters themselves.
 //! * A sleeper that times out retires (`workers -= 1`) under the mutex, but
-//!   only when no token is waiting for it. After it leaves, the caller looks
-//!   at the queues once more and notifies on their behalf, so a task pushed
-//!   while it retired starts a fresh worker.
+//!   only when no token is waiting for it. A submitter that saw it asleep
+//!   then finds it gone when it takes the mutex to claim it, and decides
+//!   again from the fresh counts (start a worker, most likely).
+//! * A searcher that stops being counted without sleeping (it leaves at
+//!   shutdown, or its thread ends early) does so with an RMW and a fence,
+//!   and its caller must then look at the queues once more and notify on
+//!   their behalf: a submitter may have counted on it as a searcher in the
+//!   moment before it left. [`super::protocol`] does this on every path out.
 //! * Shutdown sets the flag and wakes every sleeper under the mutex; sleepers
 //!   check the flag under the same mutex before waiting.
 //!
-//! `tests/loom_sleep.rs` checks these claims with loom.
+//! `tests/rust/loom_sleep.rs` checks these claims with loom.
 
 use std::time::{Duration, Instant};
 
-use crate::sync::{fence, lock, AtomicBool, AtomicU64, Condvar, Mutex, Ordering};
+use crate::sync::{deadline_after, fence, lock, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
 
 const FIELD_BITS: u32 = 21;
 const FIELD_MASK: u64 = (1 << FIELD_BITS) - 1;
@@ -100,6 +113,8 @@ pub struct Sleep {
     tokens: Mutex<usize>,
     bell: Condvar,
     shutdown: AtomicBool,
+    /// Tasks promised to searchers by submitters that relied on them.
+    promised: AtomicUsize,
 }
 
 impl Default for Sleep {
@@ -109,6 +124,7 @@ impl Default for Sleep {
             tokens: Mutex::new(0),
             bell: Condvar::new(),
             shutdown: AtomicBool::new(false),
+            promised: AtomicUsize::new(0),
         }
     }
 }
@@ -134,22 +150,27 @@ impl Sleep {
         self.wake_or_reserve(max_workers, false)
     }
 
-    fn wake_or_reserve(&self, max_workers: usize, wake_sleepers: bool) -> Notified {
+    fn wake_or_reserve(&self, max_workers: usize, from_submitter: bool) -> Notified {
         fence(Ordering::SeqCst);
         let mut word = self.counts.load(Ordering::SeqCst);
         loop {
             let counts = Counts::unpack(word);
             if counts.unclaimed > 0 {
-                if !wake_sleepers {
+                if !from_submitter {
                     return Notified::Nothing;
                 }
                 if self.wake_one() {
+                    // The woken worker is this submission's.
+                    self.promised.fetch_add(1, Ordering::Relaxed);
                     return Notified::WokeSleeper;
                 }
                 word = self.counts.load(Ordering::SeqCst);
                 continue;
             }
-            if counts.searching > 0 || counts.workers >= max_workers {
+            if counts.searching > 0 && (!from_submitter || self.promise_a_searcher(counts.searching)) {
+                return Notified::Nothing;
+            }
+            if counts.workers >= max_workers {
                 return Notified::Nothing;
             }
             let reserved = word + ONE_WORKER + ONE_SEARCHING;
@@ -157,10 +178,34 @@ impl Sleep {
                 .counts
                 .compare_exchange(word, reserved, Ordering::SeqCst, Ordering::SeqCst)
             {
-                Ok(_) => return Notified::SpawnReserved,
+                Ok(_) => {
+                    if from_submitter {
+                        // The new worker is this submission's.
+                        self.promised.fetch_add(1, Ordering::Relaxed);
+                    }
+                    return Notified::SpawnReserved;
+                }
                 Err(actual) => word = actual,
             }
         }
+    }
+
+    /// Promises one of `searching` searchers a task, if one is still free.
+    fn promise_a_searcher(&self, searching: usize) -> bool {
+        self.promised
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |promised| {
+                (promised < searching).then_some(promised + 1)
+            })
+            .is_ok()
+    }
+
+    /// A worker took a task or stopped searching: one promise is settled.
+    fn settle_a_promise(&self) {
+        let _ = self
+            .promised
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |promised| {
+                promised.checked_sub(1)
+            });
     }
 
     fn wake_one(&self) -> bool {
@@ -180,6 +225,7 @@ impl Sleep {
     pub fn start_running(&self) {
         self.counts.fetch_sub(ONE_SEARCHING, Ordering::SeqCst);
         fence(Ordering::SeqCst);
+        self.settle_a_promise();
     }
 
     /// A worker finished its task and searches again.
@@ -188,20 +234,23 @@ impl Sleep {
     }
 
     /// A searching worker leaves the pool (shutdown, or its thread ends).
+    /// The caller must look at the queues afterwards (see the module notes).
     pub fn leave(&self) {
         self.counts
             .fetch_sub(ONE_WORKER + ONE_SEARCHING, Ordering::SeqCst);
         fence(Ordering::SeqCst);
+        self.settle_a_promise();
     }
 
     /// Parks a searching worker until it is woken, work appears, shutdown
     /// begins, or `idle_timeout` passes (then it retires).
     pub fn sleep(&self, has_work: impl Fn() -> bool, idle_timeout: Option<Duration>) -> Woke {
-        let deadline = idle_timeout.map(|timeout| Instant::now() + timeout);
+        let deadline = deadline_after(idle_timeout);
         let mut tokens = lock(&self.tokens);
         self.counts
             .fetch_add(ONE_UNCLAIMED.wrapping_sub(ONE_SEARCHING), Ordering::SeqCst);
         fence(Ordering::SeqCst);
+        self.settle_a_promise();
         if has_work() || self.is_shut_down() {
             // Still unclaimed: claims need the mutex we hold.
             self.counts

@@ -1,16 +1,16 @@
-//! What outlives a worker thread: its name and whether it has finished, so
-//! callers can join it without owning the thread.
+//! What outlives a worker thread: its name, and whether it has started and
+//! finished, so callers can wait for either without owning the thread.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::sync::{lock, wait_while, Condvar, Mutex};
+use crate::sync::Latch;
 
 #[derive(Debug)]
 pub struct WorkerHandle {
     pub serial: u64,
     pub name: String,
-    finished: Mutex<bool>,
-    finished_changed: Condvar,
+    started: Latch,
+    finished: Latch,
 }
 
 impl WorkerHandle {
@@ -18,27 +18,33 @@ impl WorkerHandle {
         WorkerHandle {
             serial,
             name,
-            finished: Mutex::new(false),
-            finished_changed: Condvar::new(),
+            started: Latch::default(),
+            finished: Latch::default(),
         }
     }
 
+    /// Called by the thread once it is ready to be seen (the embedder decides
+    /// what that means); a thread that ends counts as started too.
+    pub fn mark_started(&self) {
+        self.started.set();
+    }
+
     pub(crate) fn mark_finished(&self) {
-        *lock(&self.finished) = true;
-        self.finished_changed.notify_all();
+        self.started.set();
+        self.finished.set();
     }
 
     pub fn is_alive(&self) -> bool {
-        !*lock(&self.finished)
+        !self.finished.is_set()
+    }
+
+    /// Waits until the thread has started (or ended); false if `timeout` passed first.
+    pub fn wait_started(&self, timeout: Option<Duration>) -> bool {
+        self.started.wait(timeout)
     }
 
     /// Waits for the thread to finish; false if `timeout` passed first.
     pub fn join(&self, timeout: Option<Duration>) -> bool {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        let finished = lock(&self.finished);
-        wait_while(&self.finished_changed, finished, deadline, |finished| {
-            !*finished
-        })
-        .1
+        self.finished.wait(timeout)
     }
 }

@@ -1,149 +1,251 @@
-//! Model checks of the park/wake and shutdown protocol in `scheduler::sleep`.
-//! Run with `RUSTFLAGS="--cfg loom" cargo test --release --test loom_sleep`.
-//! A lost wake-up shows up as a deadlock, which loom reports as a failure.
+//! Model checks of the submit/park/wake/leave protocol in
+//! `scheduler::protocol` (and `sleep`, `admission` beneath it), run over a
+//! model queue. Run with
+//! `RUSTFLAGS="--cfg loom" cargo test --release --test loom_sleep`.
+//!
+//! Every model ends the same way: close the pool, join every thread the
+//! protocol started, and count. A task the protocol stranded (queued, with
+//! no worker left that will look for it) shows up as a task never run; a
+//! lost wake-up shows up as a deadlock, which loom reports as a failure.
 #![cfg(loom)]
 
-use loom::sync::atomic::{AtomicUsize, Ordering};
-use loom::sync::Arc;
-use loom::thread;
-use stealpool::scheduler::sleep::{Notified, Sleep, Woke};
+use std::io;
+use std::time::Duration;
 
-/// A stand-in for the deques: a count of queued jobs.
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::{Arc, Mutex};
+use loom::thread;
+use stealpool::scheduler::protocol::{Protocol, Queues, SubmitError, Waited};
+
 struct Model {
-    sleep: Sleep,
+    protocol: Protocol,
     queued: AtomicUsize,
     done: AtomicUsize,
+    /// How many of the next workers end before serving (a failed initializer).
+    failing_starts: AtomicUsize,
+    threads: Mutex<Vec<thread::JoinHandle<()>>>,
 }
 
-impl Model {
-    fn new() -> Arc<Model> {
-        Arc::new(Model {
-            sleep: Sleep::default(),
+/// The model's queues: a count of queued tasks, and loom threads as workers.
+#[derive(Clone)]
+struct ModelQueues(Arc<Model>);
+
+impl Queues for ModelQueues {
+    type Task = ();
+    type Worker = ();
+
+    fn push(&self, _task: ()) {
+        self.0.queued.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn find_task(&self) -> Option<()> {
+        let queued = &self.0.queued;
+        let mut count = queued.load(Ordering::SeqCst);
+        while count > 0 {
+            match queued.compare_exchange(count, count - 1, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => return Some(()),
+                Err(actual) => count = actual,
+            }
+        }
+        None
+    }
+
+    fn has_work(&self) -> bool {
+        self.0.queued.load(Ordering::SeqCst) > 0
+    }
+
+    fn start_worker(&self) -> io::Result<()> {
+        let queues = self.clone();
+        let worker = thread::spawn(move || queues.work());
+        self.0.threads.lock().unwrap().push(worker);
+        Ok(())
+    }
+}
+
+impl ModelQueues {
+    fn new(max_workers: usize, idle_timeout: Option<Duration>) -> ModelQueues {
+        ModelQueues(Arc::new(Model {
+            protocol: Protocol::new(max_workers, idle_timeout),
             queued: AtomicUsize::new(0),
             done: AtomicUsize::new(0),
-        })
+            failing_starts: AtomicUsize::new(0),
+            threads: Mutex::new(Vec::new()),
+        }))
     }
 
-    fn take_job(&self) -> bool {
-        let mut queued = self.queued.load(Ordering::SeqCst);
-        while queued > 0 {
-            match self.queued.compare_exchange(
-                queued,
-                queued - 1,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            ) {
-                Ok(_) => return true,
-                Err(actual) => queued = actual,
-            }
+    fn protocol(&self) -> &Protocol {
+        &self.0.protocol
+    }
+
+    /// The worker body, as the Python layer's: take work without waiting,
+    /// wait only when there is none, run, repeat.
+    fn work(&self) {
+        let protocol = self.protocol();
+        let failing = self
+            .0
+            .failing_starts
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            protocol.leave(self);
+            return;
         }
-        false
-    }
-
-    /// Queues a job; like the pool, starts a worker when `notify` reserves one.
-    fn submit(m: &Arc<Model>, max_workers: usize, target: usize) -> Option<thread::JoinHandle<()>> {
-        m.queued.fetch_add(1, Ordering::SeqCst);
-        (m.sleep.notify(max_workers) == Notified::SpawnReserved).then(|| {
-            let m = m.clone();
-            thread::spawn(move || m.work(target))
-        })
-    }
-
-    /// The worker loop: run jobs until `target` are done or shutdown with nothing queued.
-    fn work(&self, target: usize) {
         loop {
-            if self.take_job() {
-                self.sleep.start_running();
-                self.done.fetch_add(1, Ordering::SeqCst);
-                self.sleep.stop_running();
-                continue;
-            }
-            if self.done.load(Ordering::SeqCst) >= target || self.sleep.is_shut_down() {
-                self.sleep.leave();
-                return;
-            }
-            let woke = self
-                .sleep
-                .sleep(|| self.queued.load(Ordering::SeqCst) > 0, None);
-            assert_eq!(woke, Woke::Search);
+            let task = match protocol.next_task_now(self) {
+                Some(task) => task,
+                None => match protocol.wait_for_task(self) {
+                    Waited::Task(task) => task,
+                    Waited::Retired | Waited::ShutDown => return,
+                },
+            };
+            let () = task;
+            self.0.done.fetch_add(1, Ordering::SeqCst);
+            protocol.finished_task();
         }
+    }
+
+    /// Submits one task; true if it was admitted.
+    fn submit(&self) -> bool {
+        match self.protocol().submit(self, ()) {
+            Ok(_) => true,
+            Err(SubmitError::ShutDown(())) => false,
+            Err(SubmitError::Spawn(error)) => panic!("model workers always start: {error}"),
+        }
+    }
+
+    /// Closes the pool, joins every worker ever started, and returns how many
+    /// tasks ran; asserts nothing admitted was left queued.
+    fn close_and_count(&self) -> usize {
+        self.protocol().close();
+        loop {
+            let next = self.0.threads.lock().unwrap().pop();
+            match next {
+                Some(worker) => worker.join().unwrap(),
+                None => break,
+            }
+        }
+        assert_eq!(self.0.queued.load(Ordering::SeqCst), 0, "an admitted task was stranded");
+        assert_eq!(self.protocol().counts().workers, 0);
+        self.0.done.load(Ordering::SeqCst)
     }
 }
 
 /// Preemption bounds keep each model to seconds in CI; the bugs this guards
-/// against (a missed wake-up between two steps) need only one or two.
+/// against (a missed wake-up or last look between two steps) need only one or two.
 fn model(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(preemptions);
     builder.check(f);
 }
 
+fn spawn_submitter(queues: &ModelQueues) -> thread::JoinHandle<bool> {
+    let queues = queues.clone();
+    thread::spawn(move || queues.submit())
+}
+
 #[test]
 fn a_submission_always_reaches_a_sleeping_worker() {
     model(3, || {
-        let m = Model::new();
-        assert_eq!(m.sleep.notify(1), Notified::SpawnReserved);
-        let worker = {
-            let m = m.clone();
-            thread::spawn(move || m.work(1))
-        };
-        // A submission that lands after the worker left reserves a fresh one.
-        let late_worker = Model::submit(&m, 1, 1);
-        worker.join().unwrap();
-        if let Some(late_worker) = late_worker {
-            late_worker.join().unwrap();
+        let queues = ModelQueues::new(1, None);
+        assert!(queues.submit());
+        let late = spawn_submitter(&queues);
+        assert!(late.join().unwrap());
+        // Without closing first: a lost wake-up leaves this waiting forever.
+        while queues.0.done.load(Ordering::SeqCst) < 2 {
+            thread::yield_now();
         }
-        assert_eq!(m.done.load(Ordering::SeqCst), 1);
-        assert_eq!(m.sleep.counts().workers, 0);
+        assert_eq!(queues.close_and_count(), 2);
     });
 }
 
 #[test]
 fn two_submitters_two_workers_lose_nothing() {
     model(2, || {
-        let m = Model::new();
-        // Count two workers in, as two submissions finding nobody idle would.
-        assert_eq!(m.sleep.notify(2), Notified::SpawnReserved);
-        m.sleep.start_running();
-        assert_eq!(m.sleep.notify(2), Notified::SpawnReserved);
-        m.sleep.stop_running();
-        let workers: Vec<_> = (0..2)
-            .map(|_| {
-                let m = m.clone();
-                thread::spawn(move || m.work(2))
-            })
-            .collect();
-        let submitter = {
-            let m = m.clone();
-            thread::spawn(move || Model::submit(&m, 2, 2))
-        };
-        let late_workers = [Model::submit(&m, 2, 2), submitter.join().unwrap()];
-        while m.done.load(Ordering::SeqCst) < 2 {
+        let queues = ModelQueues::new(2, None);
+        let first = spawn_submitter(&queues);
+        assert!(queues.submit());
+        assert!(first.join().unwrap());
+        while queues.0.done.load(Ordering::SeqCst) < 2 {
             thread::yield_now();
         }
-        m.sleep.shut_down();
-        for worker in workers
-            .into_iter()
-            .chain(late_workers.into_iter().flatten())
-        {
-            worker.join().unwrap();
-        }
-        assert_eq!(m.done.load(Ordering::SeqCst), 2);
-        assert_eq!(m.sleep.counts().workers, 0);
+        assert_eq!(queues.close_and_count(), 2);
     });
 }
 
+/// Defect 2a: a worker whose thread ends before it serves (its initializer
+/// failed) was counted as searching, so a concurrent submitter relied on it.
 #[test]
-fn shutdown_wakes_every_sleeper() {
+fn a_worker_ending_before_it_serves_strands_nothing() {
     model(3, || {
-        let m = Model::new();
-        assert_eq!(m.sleep.notify(1), Notified::SpawnReserved);
-        let worker = {
-            let m = m.clone();
-            thread::spawn(move || m.work(usize::MAX))
+        let queues = ModelQueues::new(1, None);
+        queues.0.failing_starts.store(1, Ordering::SeqCst);
+        let other = spawn_submitter(&queues);
+        assert!(queues.submit());
+        assert!(other.join().unwrap());
+        assert_eq!(queues.close_and_count(), 2);
+    });
+}
+
+/// Defect 2b: `shutdown` right after a submission, while the only worker is
+/// between its last sweep and its shutdown check.
+#[test]
+fn shutdown_racing_the_last_search_strands_nothing() {
+    model(3, || {
+        let queues = ModelQueues::new(1, None);
+        assert!(queues.submit());
+        let submit_then_close = {
+            let queues = queues.clone();
+            thread::spawn(move || {
+                let admitted = queues.submit();
+                queues.protocol().close();
+                admitted
+            })
         };
-        m.sleep.shut_down();
-        worker.join().unwrap();
-        assert_eq!(m.sleep.counts().workers, 0);
+        assert!(submit_then_close.join().unwrap());
+        assert_eq!(queues.close_and_count(), 2);
+    });
+}
+
+/// A worker retiring at the moment work arrives (an idle timeout of zero
+/// makes every park a retirement unless a wake token is already there).
+#[test]
+fn a_worker_retiring_as_work_arrives_strands_nothing() {
+    model(3, || {
+        let queues = ModelQueues::new(1, Some(Duration::ZERO));
+        assert!(queues.submit());
+        let late = spawn_submitter(&queues);
+        assert!(late.join().unwrap());
+        assert_eq!(queues.close_and_count(), 2);
+    });
+}
+
+/// Submitters stay quiet while a worker searches; the worker that then takes
+/// a task with more queued must start another (`notify_leftover`), and the
+/// pool never grows past its limit.
+#[test]
+fn leftover_work_gets_a_second_worker() {
+    model(2, || {
+        let queues = ModelQueues::new(2, None);
+        assert!(queues.submit());
+        assert!(queues.submit());
+        assert!(queues.submit());
+        assert!(queues.protocol().counts().workers <= 2);
+        while queues.0.done.load(Ordering::SeqCst) < 3 {
+            thread::yield_now();
+        }
+        assert_eq!(queues.close_and_count(), 3);
+    });
+}
+
+/// The submit/close handshake: a submission racing `close` is either refused
+/// or run, never admitted and dropped.
+#[test]
+fn a_submission_racing_close_is_refused_or_run() {
+    model(3, || {
+        let queues = ModelQueues::new(1, None);
+        let racing = spawn_submitter(&queues);
+        queues.protocol().close();
+        let admitted = racing.join().unwrap();
+        assert_eq!(queues.close_and_count(), usize::from(admitted));
     });
 }

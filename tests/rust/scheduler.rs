@@ -26,6 +26,7 @@ fn pool(max_workers: usize, idle_timeout: Option<Duration>) -> Pool {
         },
         plain_worker_loop(),
     )
+    .unwrap()
 }
 
 fn wait_until(what: &str, condition: impl Fn() -> bool) {

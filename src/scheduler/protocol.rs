@@ -1,0 +1,173 @@
+//! The rules submitters and workers follow so that every admitted task is
+//! run: written once over an abstract set of queues, so that loom checks
+//! exactly this code over a model queue (`tests/rust/loom_sleep.rs`) while the
+//! pool runs it over crossbeam's deques. The park/wake half lives in
+//! [`Sleep`]; this adds admission, growth, and the last look every worker
+//! takes on each way out.
+
+use std::io;
+use std::time::Duration;
+
+use super::admission::Admission;
+use super::sleep::{Counts, Notified, Sleep, Woke};
+use crate::sync::Backoff;
+
+/// What the protocol needs from the queues and the threads behind them.
+pub trait Queues {
+    type Task;
+    /// What starting a worker yields (its handle).
+    type Worker;
+    /// Queues a task: on the calling worker's own deque, else globally.
+    fn push(&self, task: Self::Task);
+    /// One sweep for a task, without waiting.
+    fn find_task(&self) -> Option<Self::Task>;
+    fn has_work(&self) -> bool;
+    /// Starts the thread of a worker the protocol has just counted in.
+    fn start_worker(&self) -> io::Result<Self::Worker>;
+}
+
+#[derive(Debug)]
+pub enum SubmitError<T> {
+    /// The pool was shut down; the task is handed back unrun.
+    ShutDown(T),
+    /// The task is queued, but the thread meant to run it could not start.
+    Spawn(io::Error),
+}
+
+/// How [`Protocol::wait_for_task`] ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Waited<T> {
+    Task(T),
+    /// Idle for its whole timeout: the worker is counted out.
+    Retired,
+    /// The pool shut down and the queues are empty: the worker is counted out.
+    ShutDown,
+}
+
+pub struct Protocol {
+    sleep: Sleep,
+    admission: Admission,
+    max_workers: usize,
+    idle_timeout: Option<Duration>,
+}
+
+impl Protocol {
+    pub fn new(max_workers: usize, idle_timeout: Option<Duration>) -> Protocol {
+        Protocol {
+            sleep: Sleep::default(),
+            admission: Admission::default(),
+            max_workers,
+            idle_timeout,
+        }
+    }
+
+    pub fn counts(&self) -> Counts {
+        self.sleep.counts()
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.admission.is_closed()
+    }
+
+    /// Queues `task` and wakes or starts a worker for it. `Ok(Some(worker))`:
+    /// this submission started a new worker.
+    pub fn submit<Q: Queues>(
+        &self,
+        queues: &Q,
+        task: Q::Task,
+    ) -> Result<Option<Q::Worker>, SubmitError<Q::Task>> {
+        let Some(_admitted) = self.admission.enter() else {
+            return Err(SubmitError::ShutDown(task));
+        };
+        queues.push(task);
+        match self.sleep.notify(self.max_workers) {
+            Notified::SpawnReserved => match self.start_reserved(queues) {
+                Ok(worker) => Ok(Some(worker)),
+                Err(error) => {
+                    // Others may have counted on the worker that never came.
+                    self.look_again_after_leaving(queues);
+                    Err(SubmitError::Spawn(error))
+                }
+            },
+            Notified::WokeSleeper | Notified::Nothing => Ok(None),
+        }
+    }
+
+    /// Refuses new submissions, waits until admitted ones have pushed, then
+    /// lets workers drain the queues and leave.
+    pub fn close(&self) {
+        self.admission.close();
+        self.sleep.shut_down();
+    }
+
+    /// One sweep for a searching worker; on success the worker is running.
+    pub fn next_task_now<Q: Queues>(&self, queues: &Q) -> Option<Q::Task> {
+        let task = queues.find_task()?;
+        self.sleep.start_running();
+        // Submitters stay quiet while someone searches; this worker no longer
+        // does, so if more is queued, make sure someone will.
+        if queues.has_work()
+            && self.sleep.notify_leftover(self.max_workers) == Notified::SpawnReserved
+        {
+            let _ = self.start_reserved(queues);
+        }
+        Some(task)
+    }
+
+    /// A running worker finished its task and searches again.
+    pub fn finished_task(&self) {
+        self.sleep.stop_running();
+    }
+
+    /// Spins, then parks until a task arrives, or the worker is counted out
+    /// and must exit.
+    pub fn wait_for_task<Q: Queues>(&self, queues: &Q) -> Waited<Q::Task> {
+        loop {
+            let backoff = Backoff::new();
+            loop {
+                if let Some(task) = self.next_task_now(queues) {
+                    return Waited::Task(task);
+                }
+                if backoff.is_completed() {
+                    break;
+                }
+                backoff.snooze();
+            }
+            if self.sleep.is_shut_down() {
+                self.leave(queues);
+                return Waited::ShutDown;
+            }
+            match self.sleep.sleep(|| queues.has_work(), self.idle_timeout) {
+                Woke::Search => continue,
+                // No look needed: a submitter that saw this worker asleep
+                // finds it gone under the mutex and decides again.
+                Woke::Retired => return Waited::Retired,
+            }
+        }
+    }
+
+    /// A searching worker stops being counted (at shutdown, or because its
+    /// thread ends for its own reasons).
+    pub fn leave<Q: Queues>(&self, queues: &Q) {
+        self.sleep.leave();
+        self.look_again_after_leaving(queues);
+    }
+
+    /// A running worker stops being counted without searching again.
+    pub fn leave_while_running<Q: Queues>(&self, queues: &Q) {
+        self.sleep.stop_running();
+        self.leave(queues);
+    }
+
+    /// A submitter may have seen the worker that just left as a searcher and
+    /// relied on it: if work is queued, notify on its behalf.
+    fn look_again_after_leaving<Q: Queues>(&self, queues: &Q) {
+        if queues.has_work() && self.sleep.notify(self.max_workers) == Notified::SpawnReserved {
+            let _ = self.start_reserved(queues);
+        }
+    }
+
+    fn start_reserved<Q: Queues>(&self, queues: &Q) -> io::Result<Q::Worker> {
+        queues.start_worker().inspect_err(|_| self.sleep.leave())
+    }
+}
