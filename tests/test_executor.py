@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextvars
+import decimal
 import gc
 import logging
 import os
@@ -262,6 +263,62 @@ def test_threads_are_named_by_prefix_everywhere():
     assert os_name == "named_0"
 
 
+def test_a_nul_byte_in_the_prefix_still_runs_work_like_the_stdlib():
+    with stealpool.ThreadPoolExecutor(max_workers=2, thread_name_prefix="a\0b") as pool:
+        assert pool.submit(lambda: threading.current_thread().name).result(timeout=10) == "a\0b_0"
+        assert pool.submit(lambda: 3).result(timeout=10) == 3
+        assert [thread.name for thread in pool._threads] == ["a\0b_0"]
+    pool.shutdown(wait=False)
+
+
+def test_a_thread_that_cannot_start_is_the_stdlibs_error_and_the_pool_stays_sound():
+    huge_stack = 1 << 46  # accepted by threading.stack_size, refused by the OS
+    previous = threading.stack_size(huge_stack)
+    try:
+        pool = stealpool.ThreadPoolExecutor(max_workers=2)
+    finally:
+        threading.stack_size(previous)
+    with pytest.raises(RuntimeError, match="^can't start new thread$") as refused:
+        pool.submit(noop)
+    assert isinstance(refused.value.__cause__, OSError)
+    assert pool.stats()["workers"] == 0 and pool._threads == set()
+    with pytest.raises(RuntimeError, match="^can't start new thread$"):
+        pool.submit(noop)
+    pool.shutdown(wait=False)
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        pool.submit(noop)
+
+
+def test_threads_are_counted_as_soon_as_submit_returns_like_the_stdlib():
+    release = threading.Event()
+    with stealpool.ThreadPoolExecutor(max_workers=4) as pool:
+        for expected in (1, 2, 3):
+            pool.submit(release.wait)
+            assert len(pool._threads) == expected
+        for _ in range(60):
+            pool.submit(release.wait)
+        assert len(pool._threads) == 4 == pool.stats()["spawned"]
+        release.set()
+
+
+def test_an_idle_worker_is_reused_rather_than_another_started():
+    with stealpool.ThreadPoolExecutor() as pool:
+        for _ in range(3):
+            pool.submit(noop).result(timeout=10)
+        assert len(pool._threads) == 1 == pool.stats()["spawned"]
+
+
+def test_cancel_futures_right_after_a_burst_cancels_the_queue_not_the_started():
+    pool = stealpool.ThreadPoolExecutor(max_workers=5)
+    futures = [pool.submit(time.sleep, 0.1) for _ in range(50)]
+    pool.shutdown(cancel_futures=True)
+    cancelled = [future for future in futures if future.cancelled()]
+    others = [future for future in futures if not future.cancelled()]
+    assert len(cancelled) > 20
+    assert others and all(future.done() and future.exception() is None for future in others)
+    assert pool.stats()["completed"] == len(others)
+
+
 def test_default_prefix_counts_like_the_stdlib():
     with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
         name = pool.submit(lambda: threading.current_thread().name).result()
@@ -285,6 +342,27 @@ def test_threads_attribute_lists_live_workers_with_the_thread_interface():
         thread.join()
         assert not thread.is_alive()
     assert pool._threads == set()
+
+
+def test_tasks_see_what_the_initializer_left_in_the_workers_context():
+    # The stdlib runs tasks in the context the initializer ran in; stealpool
+    # runs each in a copy of it, so a task's own set never reaches the next.
+    var = contextvars.ContextVar("var", default=None)
+
+    def initializer():
+        decimal.getcontext().prec = 5
+        var.set("from the initializer")
+
+    def read_then_set():
+        seen = (str(decimal.Decimal(1) / decimal.Decimal(3)), var.get())
+        var.set("from a task")
+        decimal.setcontext(decimal.Context(prec=2))
+        return seen
+
+    with stealpool.ThreadPoolExecutor(max_workers=1, initializer=initializer) as pool:
+        seen = [pool.submit(read_then_set).result(timeout=10) for _ in range(3)]
+        assert pool.stats()["completed"] == 3
+    assert seen == [("0.33333", "from the initializer")] * 3
 
 
 def test_threading_local_persists_across_tasks_on_one_worker():
@@ -351,6 +429,18 @@ def test_stats_snapshot():
     assert stats["completed"] == 50
     assert 1 <= stats["spawned"] <= 2
     assert stats["queued"] == 0 and stats["running"] == 0
+
+
+@pytest.mark.parametrize("idle_timeout", [sys.maxsize, float("inf"), 1e300])
+def test_a_huge_idle_timeout_keeps_workers_forever(idle_timeout):
+    with stealpool.ThreadPoolExecutor(max_workers=2, idle_timeout=idle_timeout) as pool:
+        for _ in range(5):
+            assert pool.submit(lambda: 7).result(timeout=10) == 7
+        time.sleep(0.1)  # long enough for a worker that fails to park to be replaced
+        assert pool.submit(lambda: 8).result(timeout=10) == 8
+        stats = pool.stats()
+        assert stats["spawned"] == stats["workers"] == len(pool._threads) == 1
+        assert stats["retired"] == stats["panicked"] == 0
 
 
 def test_idle_workers_retire_and_come_back():

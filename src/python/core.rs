@@ -253,9 +253,12 @@ impl Core {
                 Ok(())
             }
             Err(SubmitError::ShutDown(_task)) => Err(self.refusal(py)),
-            Err(SubmitError::Spawn(error)) => Err(PyRuntimeError::new_err(format!(
-                "can't start new thread: {error}"
-            ))),
+            Err(SubmitError::Spawn(error)) => {
+                // The stdlib's words; the task stays queued for the workers there are.
+                let refused = PyRuntimeError::new_err("can't start new thread");
+                refused.set_cause(py, Some(error.into()));
+                Err(refused)
+            }
         }
     }
 }

@@ -432,8 +432,10 @@ fn worker_thread(shared: Arc<Shared>, handle: Arc<WorkerHandle>, deque: Deque<Ta
         WorkerState::Running => shared.protocol.leave_while_running(&shared),
         WorkerState::Left => {}
     }
-    shared.forget_worker(handle.serial);
+    // Finished first: whoever sees the worker gone from `live` (a
+    // `wait_for_workers`) must also see it finished.
     handle.mark_finished();
+    shared.forget_worker(handle.serial);
 }
 
 /// Where the worker stands in the protocol, so that however its body ends,

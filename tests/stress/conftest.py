@@ -73,6 +73,8 @@ SHORT: Dict[str, Any] = dict(
     nested_fanout_tasks=3_000,
     # test_stress_exit
     exit_repeats=10,
+    # test_stress_resolution: tasks per racing path (three paths)
+    race_tasks=30_000,
     # test_stress_fork
     forks=4,
     fork_burst_tasks=20_000,
@@ -103,6 +105,7 @@ LONG: Dict[str, Any] = dict(
     nested_rounds=20,
     nested_fanout_tasks=50_000,
     exit_repeats=50,
+    race_tasks=400_000,
     forks=30,
     fork_burst_tasks=200_000,
     fault_tasks=6_000,

@@ -4,12 +4,17 @@ submit        N ``submit(noop)`` then ``concurrent.futures.wait``.
 map           ``list(pool.map(noop, range(N)))``.
 sleep_fanout  1000 x ``time.sleep(0.005)`` on 64 workers, against the ideal
               of every worker sleeping back to back (1000/64 x 5 ms).
+gil_stall     the longest another Python thread waits for the GIL while
+              the pool runs a queue of C-function tasks (no bytecode, so
+              no switch check of the interpreter's own between them).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import sys
+import threading
 import time
 from typing import Callable, Dict, Iterator, List, Optional
 
@@ -108,5 +113,51 @@ def run_sleep_fanout(ctx: BenchContext) -> List[Row]:
             "sleep_fanout", "{} workers".format(SLEEP_WORKERS), "x ideal", LOWER_IS_BETTER, of_ideal,
             params={"tasks": tasks, "workers": SLEEP_WORKERS, "sleep_s": SLEEP_SECONDS, "ideal_s": ideal},
             note="ideal = {}/{} x {:.0f} ms = {:.1f} ms; 1.0 is perfect".format(tasks, SLEEP_WORKERS, SLEEP_SECONDS * 1e3, ideal * 1e3),
+        )
+    ]
+
+
+def worst_gil_stall(pool: Executor, tasks: int) -> float:
+    """Queues ``tasks`` C calls, then times the longest gap a ticking thread
+    sees while the pool runs them (the submitting thread only waits)."""
+    release = threading.Event()
+    gate = pool.submit(release.wait, SAMPLE_TIMEOUT_S)
+    futures = [pool.submit(abs, -1) for _ in range(tasks)]
+    worst = 0.0
+    running = True
+
+    def tick() -> None:
+        nonlocal worst
+        last = time.perf_counter()
+        while running:
+            now = time.perf_counter()
+            worst = max(worst, now - last)
+            last = now
+
+    ticker = threading.Thread(target=tick, name="gil_stall ticker")
+    ticker.start()
+    release.set()
+    try:
+        # One worker runs the queue in order: the last done means all done,
+        # and waiting on one future keeps this thread out of the contest.
+        futures[-1].result(timeout=SAMPLE_TIMEOUT_S)
+    finally:
+        running = False
+        ticker.join()
+    wait_all([gate, *futures], "gil_stall on {}".format(type(pool).__module__))
+    return worst
+
+
+def run_gil_stall(ctx: BenchContext) -> List[Row]:
+    tasks = ctx.sizes.gil_tasks
+    samples = alternate_pools(ctx, "gil_stall", lambda pool: worst_gil_stall(pool, tasks), max_workers=1)
+    stall_ms = {name: [seconds * 1e3 for seconds in values] for name, values in samples.items()}
+    return [
+        make_row(
+            "gil_stall", "C tasks", "ms", LOWER_IS_BETTER, stall_ms,
+            params={"tasks": tasks, "workers": 1, "switch_interval_ms": sys.getswitchinterval() * 1e3},
+            note="worst GIL wait of another thread over {} queued abs(-1) calls; switch interval {:.0f} ms".format(
+                tasks, sys.getswitchinterval() * 1e3
+            ),
         )
     ]

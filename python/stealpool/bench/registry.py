@@ -8,7 +8,7 @@ from .async_workloads import run_burst, run_floor, run_roundtrip
 from .context import BenchContext
 from .hashing import run_grain, run_sha256
 from .memory import run_memory
-from .pool_workloads import run_map, run_sleep_fanout, run_submit
+from .pool_workloads import run_gil_stall, run_map, run_sleep_fanout, run_submit
 from .results import Row
 
 Workload = Callable[[BenchContext], List[Row]]
@@ -21,6 +21,7 @@ WORKLOADS: Dict[str, Workload] = {
     "sha256": run_sha256,
     "grain": run_grain,
     "sleep_fanout": run_sleep_fanout,
+    "gil_stall": run_gil_stall,
     "memory": run_memory,
     "floor": run_floor,
 }

@@ -21,6 +21,7 @@ class Sizes:
     grain_mib: int  # MiB hashed per grain sample, whatever the piece size
     sleep_tasks: int  # 5 ms sleeps on 64 workers
     memory_tasks: int  # no-ops queued behind a blocked pool
+    gil_tasks: int  # C-function tasks run while another thread wants the GIL
 
 
 FULL = Sizes(
@@ -33,6 +34,7 @@ FULL = Sizes(
     grain_mib=64,
     sleep_tasks=1000,
     memory_tasks=1_000_000,
+    gil_tasks=600_000,
 )
 
 DEFAULT = Sizes(
@@ -45,6 +47,7 @@ DEFAULT = Sizes(
     grain_mib=32,
     sleep_tasks=1000,
     memory_tasks=200_000,
+    gil_tasks=100_000,
 )
 
 QUICK = Sizes(
@@ -57,4 +60,5 @@ QUICK = Sizes(
     grain_mib=2,
     sleep_tasks=128,
     memory_tasks=10_000,
+    gil_tasks=2_000,
 )
