@@ -101,12 +101,10 @@ impl Bridge {
         let bridge = slf.get();
         let scheduled = match bridge.event_loop.bind(py).upgrade() {
             // Python code that writes to the loop's self-pipe, releasing the GIL.
-            Some(event_loop) => guarded_call::call_method(
-                &event_loop,
-                intern!(py, "call_soon_threadsafe"),
-                (slf,),
-            )
-            .is_ok(),
+            Some(event_loop) => {
+                guarded_call::call_method(&event_loop, intern!(py, "call_soon_threadsafe"), (slf,))
+                    .is_ok()
+            }
             None => false,
         };
         if !scheduled {

@@ -73,7 +73,9 @@ impl Job for SyncJob {
         Python::attach(|py| {
             let future = self.future.bind(py);
             let abandoned = match why {
-                Abandoned::Cancelled => guarded_call::call_method(future, intern!(py, "cancel"), ()),
+                Abandoned::Cancelled => {
+                    guarded_call::call_method(future, intern!(py, "cancel"), ())
+                }
                 Abandoned::Broken(reason) => guarded_call::call_method(
                     future,
                     intern!(py, "set_exception"),

@@ -52,7 +52,8 @@ pub(crate) fn python_worker_main(hooks: WorkerHooks) -> ThreadMain {
                 Ok(false) => {}
                 Err(error) => error.write_unraisable(py, None),
             }
-            if let Err(error) = guarded_call::call(hooks.on_exit.bind(py), &PyTuple::empty(py), None)
+            if let Err(error) =
+                guarded_call::call(hooks.on_exit.bind(py), &PyTuple::empty(py), None)
             {
                 error.write_unraisable(py, None);
             }

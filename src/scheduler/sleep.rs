@@ -55,7 +55,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::sync::{deadline_after, fence, lock, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::sync::{
+    deadline_after, fence, lock, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering,
+};
 
 const FIELD_BITS: u32 = 21;
 const FIELD_MASK: u64 = (1 << FIELD_BITS) - 1;
@@ -167,7 +169,9 @@ impl Sleep {
                 word = self.counts.load(Ordering::SeqCst);
                 continue;
             }
-            if counts.searching > 0 && (!from_submitter || self.promise_a_searcher(counts.searching)) {
+            if counts.searching > 0
+                && (!from_submitter || self.promise_a_searcher(counts.searching))
+            {
                 return Notified::Nothing;
             }
             if counts.workers >= max_workers {

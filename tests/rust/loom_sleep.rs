@@ -124,7 +124,11 @@ impl ModelQueues {
                 None => break,
             }
         }
-        assert_eq!(self.0.queued.load(Ordering::SeqCst), 0, "an admitted task was stranded");
+        assert_eq!(
+            self.0.queued.load(Ordering::SeqCst),
+            0,
+            "an admitted task was stranded"
+        );
         assert_eq!(self.protocol().counts().workers, 0);
         self.0.done.load(Ordering::SeqCst)
     }
