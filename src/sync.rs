@@ -56,6 +56,7 @@ pub(crate) fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
 
 /// Waits on `condvar` while `keep_waiting` holds, until `deadline` if any.
 /// Returns the guard and whether the wait ended because the condition cleared.
+#[cfg(not(loom))]
 pub(crate) fn wait_while<'a, T>(
     condvar: &Condvar,
     mut guard: MutexGuard<'a, T>,
@@ -83,12 +84,14 @@ pub(crate) fn wait_while<'a, T>(
 }
 
 /// A one-way flag others can wait for: set once, never cleared.
+#[cfg(not(loom))]
 #[derive(Default)]
 pub struct Latch {
     set: Mutex<bool>,
     changed: Condvar,
 }
 
+#[cfg(not(loom))]
 impl std::fmt::Debug for Latch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Latch")
@@ -97,6 +100,7 @@ impl std::fmt::Debug for Latch {
     }
 }
 
+#[cfg(not(loom))]
 impl Latch {
     pub fn set(&self) {
         *lock(&self.set) = true;

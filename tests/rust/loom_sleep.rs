@@ -91,14 +91,13 @@ impl ModelQueues {
             return;
         }
         loop {
-            let task = match protocol.next_task_now(self) {
-                Some(task) => task,
-                None => match protocol.wait_for_task(self) {
-                    Waited::Task(task) => task,
+            // A model task is `()`: taking one is all there is to it.
+            if protocol.next_task_now(self).is_none() {
+                match protocol.wait_for_task(self) {
+                    Waited::Task(()) => {}
                     Waited::Retired | Waited::ShutDown => return,
-                },
-            };
-            let () = task;
+                }
+            }
             self.0.done.fetch_add(1, Ordering::SeqCst);
             protocol.finished_task();
         }
