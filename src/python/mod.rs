@@ -2,6 +2,7 @@
 
 mod bridge;
 mod call;
+mod context;
 mod core;
 mod exit;
 mod fast_future;
