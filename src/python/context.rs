@@ -10,60 +10,54 @@ use pyo3::types::{PyDict, PyTuple};
 use pyo3::{sync::PyOnceLock, types::PyType};
 
 /// A copy of the calling thread's current context, as `contextvars.copy_context()`.
-#[cfg(not(feature = "abi3"))]
 pub(crate) fn copy_current(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    #[cfg(not(feature = "abi3"))]
     // SAFETY: attached; returns a new reference or NULL with an error set.
-    unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyContext_CopyCurrent()) }
+    return unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyContext_CopyCurrent()) };
+    #[cfg(feature = "abi3")]
+    {
+        static COPY_CONTEXT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        COPY_CONTEXT
+            .import(py, "contextvars", "copy_context")?
+            .call0()
+    }
 }
 
 /// A new, empty context, as `contextvars.Context()`.
-#[cfg(not(feature = "abi3"))]
 pub(crate) fn new_empty(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    #[cfg(not(feature = "abi3"))]
     // SAFETY: attached; returns a new reference or NULL with an error set.
-    unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyContext_New()) }
+    return unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyContext_New()) };
+    #[cfg(feature = "abi3")]
+    {
+        static CONTEXT: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+        CONTEXT.import(py, "contextvars", "Context")?.call0()
+    }
 }
 
 /// `context.run(func, *args, **kwargs)`.
-#[cfg(not(feature = "abi3"))]
 pub(crate) fn run_in<'py>(
     context: &Bound<'py, PyAny>,
     func: &Bound<'py, PyAny>,
     args: &Bound<'py, PyTuple>,
     kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    // SAFETY: attached, and `context` is a contextvars.Context (a copy or a new one).
-    if unsafe { ffi::PyContext_Enter(context.as_ptr()) } != 0 {
-        return Err(PyErr::fetch(context.py()));
+    #[cfg(not(feature = "abi3"))]
+    {
+        // SAFETY: attached, and `context` is a contextvars.Context (a copy or a new one).
+        if unsafe { ffi::PyContext_Enter(context.as_ptr()) } != 0 {
+            return Err(PyErr::fetch(context.py()));
+        }
+        let result = func.call(args, kwargs);
+        // SAFETY: the same context we entered above, on this thread.
+        unsafe { ffi::PyContext_Exit(context.as_ptr()) };
+        result
     }
-    let result = func.call(args, kwargs);
-    // SAFETY: the same context we entered above, on this thread.
-    unsafe { ffi::PyContext_Exit(context.as_ptr()) };
-    result
-}
-
-#[cfg(feature = "abi3")]
-pub(crate) fn copy_current(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
-    static COPY_CONTEXT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    COPY_CONTEXT
-        .import(py, "contextvars", "copy_context")?
-        .call0()
-}
-
-#[cfg(feature = "abi3")]
-pub(crate) fn new_empty(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
-    static CONTEXT: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-    CONTEXT.import(py, "contextvars", "Context")?.call0()
-}
-
-#[cfg(feature = "abi3")]
-pub(crate) fn run_in<'py>(
-    context: &Bound<'py, PyAny>,
-    func: &Bound<'py, PyAny>,
-    args: &Bound<'py, PyTuple>,
-    kwargs: Option<&Bound<'py, PyDict>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let run_args: Vec<Bound<'py, PyAny>> = std::iter::once(func.clone()).chain(args).collect();
-    context
-        .getattr(pyo3::intern!(context.py(), "run"))?
-        .call(PyTuple::new(context.py(), run_args)?, kwargs)
+    #[cfg(feature = "abi3")]
+    {
+        let run_args: Vec<Bound<'py, PyAny>> = std::iter::once(func.clone()).chain(args).collect();
+        context
+            .getattr(pyo3::intern!(context.py(), "run"))?
+            .call(PyTuple::new(context.py(), run_args)?, kwargs)
+    }
 }
