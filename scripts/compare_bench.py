@@ -17,7 +17,10 @@ STEALPOOL_COLUMNS = ("stealpool", "pool.run", "to_thread+install")
 
 
 def load(paths):
-    reports = [json.load(open(path)) for path in paths.split(",")]
+    reports = []
+    for path in paths.split(","):
+        with open(path) as report:
+            reports.append(json.load(report))
     rows = {}
     for report in reports:
         for row in report["rows"]:
@@ -28,6 +31,10 @@ def load(paths):
                     rows.setdefault(key, {"unit": row["unit"], "better": row["better"], "values": []})
                     rows[key]["values"].append(value)
     return rows
+
+
+def spread(values):
+    return "{:.3g}-{:.3g}".format(min(values), max(values))
 
 
 def main(base_paths, other_paths):
@@ -42,7 +49,6 @@ def main(base_paths, other_paths):
         speed = o / b if base_row["better"] == "higher" else b / o
         if worst is None or speed < worst[1]:
             worst = (key, speed)
-        spread = lambda values: "{:.3g}-{:.3g}".format(min(values), max(values))
         print("{:<28} {:<18} {:<18} {:>9.3g} {:>19} {:>9.3g} {:>19} {:>6.2f}x".format(
             key[0], key[1], "{} ({})".format(base_row["unit"], base_row["better"]),
             b, spread(base_row["values"]), o, spread(other[key]["values"]), speed))
