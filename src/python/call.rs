@@ -9,12 +9,11 @@
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use pyo3::ffi;
 use pyo3::panic::PanicException;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
-use super::guarded_call;
+use super::context;
 
 pub(crate) struct Call {
     pub func: Py<PyAny>,
@@ -37,21 +36,14 @@ impl Call {
     fn invoke_in_context(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
         let context = match self.context {
             Some(context) => context.into_bound(py),
-            // SAFETY: attached; returns a new reference or NULL with an error set.
-            None => unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyContext_CopyCurrent())? },
+            None => context::copy_current(py)?,
         };
-        // SAFETY: attached, and `context` is a contextvars.Context (a copy or a new one).
-        if unsafe { ffi::PyContext_Enter(context.as_ptr()) } != 0 {
-            return Err(PyErr::fetch(py));
-        }
-        let result = guarded_call::call(
+        context::run_in(
+            &context,
             self.func.bind(py),
             self.args.bind(py),
             self.kwargs.as_ref().map(|kwargs| kwargs.bind(py)),
-        );
-        // SAFETY: the same context we entered above, on this thread.
-        unsafe { ffi::PyContext_Exit(context.as_ptr()) };
-        result
+        )
     }
 }
 

@@ -6,13 +6,13 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
-use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
 use super::bridge::Bridge;
 use super::call::Call;
+use super::context;
 use super::exit::interpreter_exiting;
 use super::fast_future;
 use super::jobs::{broken_thread_pool, AsyncJob, SyncJob};
@@ -139,10 +139,7 @@ impl Core {
         self.check_accepting(py)?;
         let bridge = Bridge::of(event_loop)?;
         let context = if copy_context {
-            // SAFETY: attached; returns a new reference or NULL with an error set.
-            Some(
-                unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyContext_CopyCurrent())? }.unbind(),
-            )
+            Some(context::copy_current(py)?.unbind())
         } else {
             None
         };

@@ -9,7 +9,6 @@
 //! thread that makes it afterwards sees the final state. Where the GIL can be
 //! off (free-threaded builds) the stdlib's locked methods are always used.
 
-use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString};
@@ -62,12 +61,17 @@ pub(crate) fn init(py: Python<'_>) -> PyResult<()> {
 fn instance_dict<'py>(future: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
     let py = future.py();
     // SAFETY: attached; returns a new reference or NULL with an error set.
+    #[cfg(not(feature = "abi3"))]
     let dict = unsafe {
         Bound::from_owned_ptr_or_err(
             py,
-            ffi::PyObject_GenericGetDict(future.as_ptr(), std::ptr::null_mut()),
+            pyo3::ffi::PyObject_GenericGetDict(future.as_ptr(), std::ptr::null_mut()),
         )?
     };
+    // The stable ABI has PyObject_GenericGetDict only from 3.10 on; the
+    // `__dict__` descriptor of a Python class makes the dict the same way.
+    #[cfg(feature = "abi3")]
+    let dict = future.getattr(pyo3::intern!(py, "__dict__"))?;
     Ok(dict.cast_into::<PyDict>()?)
 }
 

@@ -2,6 +2,7 @@
 
 mod bridge;
 mod call;
+mod context;
 mod core;
 mod exit;
 mod fast_future;
@@ -9,19 +10,14 @@ mod fork;
 mod future_condition;
 mod guarded_call;
 mod jobs;
+#[cfg(feature = "test-helpers")]
+mod test_helpers;
 mod tracker;
 mod wait;
 mod worker_main;
 mod worker_thread;
 
 use pyo3::prelude::*;
-
-/// Panics on purpose, so tests can check that a panic in Rust code a task
-/// calls lands on that task's future as `PanicException`.
-#[pyfunction]
-fn panic_for_tests(message: &str) {
-    panic!("{message}");
-}
 
 #[pymodule(gil_used = false)]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -33,7 +29,8 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<worker_thread::PyWorkerHandle>()?;
     module.add_function(wrap_pyfunction!(fork::after_fork_in_child, module)?)?;
     module.add_function(wrap_pyfunction!(exit::shut_down_at_exit, module)?)?;
-    module.add_function(wrap_pyfunction!(panic_for_tests, module)?)?;
+    #[cfg(feature = "test-helpers")]
+    test_helpers::register(module)?;
     module.add(
         "PanicException",
         module.py().get_type::<pyo3::panic::PanicException>(),

@@ -16,6 +16,8 @@ import threading
 import time
 from typing import Any, Dict, List, Tuple
 
+import pytest
+
 import stealpool
 from stealpool import _core
 
@@ -68,6 +70,7 @@ def check_workers_survived(pool: stealpool.ThreadPoolExecutor) -> None:
     assert stats["workers"] == stats["spawned"], stats
 
 
+@pytest.mark.needs_test_helpers
 def test_exceptions_and_panics_land_on_their_own_futures(sizes, tally, threads, loops, bounded):
     timeout = sizes.wait
     m = sizes.fault_tasks

@@ -10,6 +10,7 @@ ratio to the stdlib (> 1: faster than the stdlib). Workloads, by --only name:
   sha256        1 MiB hashes at 1, 2, 4 … cpu_count workers: speedup over serial
   grain         the same hashing in 4 KiB / 64 KiB / 1 MiB tasks: MB/s
   sleep_fanout  1000 x sleep(5 ms) on 64 workers, against the ideal time
+  gil_stall     longest GIL wait of another thread while a worker runs C tasks
   memory        RSS growth per task queued behind a blocked pool
   floor         the loop resolving futures by itself, against stealpool's burst
 
