@@ -5,9 +5,9 @@
 #[cfg(not(feature = "abi3"))]
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
 #[cfg(feature = "abi3")]
 use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple};
 
 use super::guarded_call;
 

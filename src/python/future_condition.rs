@@ -12,12 +12,13 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, ThreadId};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
-const SLICE: Duration = Duration::from_millis(50);
+use super::wait::{deadline_after_seconds, wait_releasing_gil_until};
+use crate::sync::lock;
 
 #[derive(Default)]
 struct State {
@@ -37,7 +38,7 @@ pub struct FutureCondition {
 
 impl FutureCondition {
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.state)
     }
 
     fn try_take(state: &mut State, me: ThreadId, depth: usize) -> bool {
@@ -61,30 +62,18 @@ impl FutureCondition {
         if Self::try_take(&mut self.state(), me, depth) {
             return Ok(true);
         }
-        loop {
-            let taken = py.detach(|| {
-                let mut state = self.state();
-                if Self::try_take(&mut state, me, depth) {
-                    return true;
-                }
-                let slice = deadline.map_or(SLICE, |d| {
-                    d.saturating_duration_since(Instant::now()).min(SLICE)
-                });
-                let mut state = self
-                    .lock_released
-                    .wait_timeout(state, slice)
-                    .unwrap_or_else(|p| p.into_inner())
-                    .0;
-                Self::try_take(&mut state, me, depth)
-            });
-            if taken {
-                return Ok(true);
+        wait_releasing_gil_until(py, deadline, |slice| {
+            let mut state = self.state();
+            if Self::try_take(&mut state, me, depth) {
+                return true;
             }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(false);
-            }
-            py.check_signals()?;
-        }
+            let mut state = self
+                .lock_released
+                .wait_timeout(state, slice)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+            Self::try_take(&mut state, me, depth)
+        })
     }
 
     fn owned_state(&self, action: &str) -> PyResult<MutexGuard<'_, State>> {
@@ -96,14 +85,6 @@ impl FutureCondition {
         }
         Ok(state)
     }
-}
-
-fn deadline_after(seconds: f64) -> PyResult<Instant> {
-    let timeout = Duration::try_from_secs_f64(seconds)
-        .map_err(|_| PyValueError::new_err("timeout value must be a non-negative number"))?;
-    Ok(Instant::now()
-        .checked_add(timeout)
-        .unwrap_or_else(|| Instant::now() + Duration::from_secs(u32::MAX.into())))
 }
 
 #[pymethods]
@@ -126,7 +107,7 @@ impl FutureCondition {
         let deadline = if timeout < 0.0 {
             None
         } else {
-            Some(deadline_after(timeout)?)
+            deadline_after_seconds(timeout)?
         };
         self.take(py, 1, deadline)
     }
@@ -158,9 +139,10 @@ impl FutureCondition {
     /// `timeout` seconds, takes the lock back; true if notified.
     #[pyo3(signature = (timeout=None))]
     fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
-        let deadline = timeout
-            .map(|seconds| deadline_after(seconds.max(0.0)))
-            .transpose()?;
+        let deadline = match timeout {
+            Some(seconds) => deadline_after_seconds(seconds.max(0.0))?,
+            None => None,
+        };
         let notified_flag = Arc::new(AtomicBool::new(false));
         let depth = {
             let mut state = self.owned_state("wait on")?;
@@ -171,31 +153,17 @@ impl FutureCondition {
             self.lock_released.notify_one();
             depth
         };
-        let waited = loop {
-            let notified = py.detach(|| {
-                let state = self.state();
-                if notified_flag.load(Ordering::Acquire) {
-                    return true;
-                }
-                let slice = deadline.map_or(SLICE, |d| {
-                    d.saturating_duration_since(Instant::now()).min(SLICE)
-                });
-                let _state = self
-                    .notified
-                    .wait_timeout(state, slice)
-                    .unwrap_or_else(|p| p.into_inner());
-                notified_flag.load(Ordering::Acquire)
-            });
-            if notified {
-                break Ok(true);
+        let waited = wait_releasing_gil_until(py, deadline, |slice| {
+            let state = self.state();
+            if notified_flag.load(Ordering::Acquire) {
+                return true;
             }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                break Ok(false);
-            }
-            if let Err(interrupted) = py.check_signals() {
-                break Err(interrupted);
-            }
-        };
+            let _state = self
+                .notified
+                .wait_timeout(state, slice)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            notified_flag.load(Ordering::Acquire)
+        });
         if !matches!(waited, Ok(true)) {
             self.state()
                 .waiters

@@ -1,11 +1,10 @@
 //! A worker as Python sees it: the handle behind `executor._threads`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use pyo3::prelude::*;
 
-use super::wait::wait_releasing_gil;
+use super::wait::{deadline_after_seconds, wait_releasing_gil_until};
 use crate::scheduler::WorkerHandle;
 
 #[pyclass(frozen, module = "stealpool._core", name = "WorkerHandle")]
@@ -28,14 +27,10 @@ impl PyWorkerHandle {
     #[pyo3(signature = (timeout=None))]
     fn join(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
         let handle = &self.handle;
-        match timeout {
-            None => wait_releasing_gil(py, |slice| handle.join(Some(slice))),
-            Some(seconds) => {
-                let timeout =
-                    Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or(Duration::MAX);
-                py.detach(|| handle.join(Some(timeout)));
-                Ok(())
-            }
-        }
+        let deadline = match timeout {
+            Some(seconds) => deadline_after_seconds(seconds.max(0.0))?,
+            None => None,
+        };
+        wait_releasing_gil_until(py, deadline, |slice| handle.join(Some(slice))).map(drop)
     }
 }

@@ -250,8 +250,14 @@ impl Drop for Pool {
     }
 }
 
+// Poisoning ignored, as `sync::lock` explains.
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn drain_into(drained: &mut Vec<Task>, mut steal: impl FnMut() -> Steal<Task>) {
@@ -284,10 +290,7 @@ impl Shared {
     }
 
     fn forget_worker(&self, serial: u64) {
-        self.stealers
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .retain(|(s, _)| *s != serial);
+        write(&self.stealers).retain(|(s, _)| *s != serial);
         let mut live = lock(&self.live);
         live.retain(|worker| worker.serial != serial);
         self.all_exited.notify_all();
@@ -374,11 +377,7 @@ fn spawn_worker(shared: &Arc<Shared>) -> io::Result<Arc<WorkerHandle>> {
     let name = format!("{}_{}", shared.config.thread_name_prefix, serial);
     let handle = Arc::new(WorkerHandle::new(serial, name));
     let deque = Deque::new_fifo();
-    shared
-        .stealers
-        .write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .push((serial, deque.stealer()));
+    write(&shared.stealers).push((serial, deque.stealer()));
     lock(&shared.live).push(Arc::clone(&handle));
     let thread_shared = Arc::clone(shared);
     let thread_handle = Arc::clone(&handle);
