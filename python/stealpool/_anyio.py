@@ -1,0 +1,145 @@
+"""anyio's ``to_thread.run_sync`` on stealpool, on the loops where install() ran.
+
+anyio has no public hook for the threads behind ``to_thread.run_sync``: on
+the asyncio backend, the classmethod ``AsyncIOBackend.run_sync_in_worker_thread``
+starts and feeds anyio's own worker threads. ``activate()`` replaces that one
+method, process-wide, with ``run_sync_in_worker_thread`` below. A call made on
+a loop whose default executor is stealpool's is served by stealpool; any
+other call (a loop without install(), an executor already shut down) goes to
+anyio's original method, untouched. The trio backend is never touched.
+
+The replacement follows anyio's own method step for step (a checkpoint, the
+limiter held for the whole call, a cancel scope shielded unless
+``abandon_on_cancel``, a copy of the caller's context with no async library
+set, the cancel scope and loop token as the worker's thread-locals,
+``StopIteration`` turned into ``RuntimeError``) and swaps only anyio's
+queue-fed thread for a stealpool job resolved through the completion bridge.
+Since it follows anyio's private code, it is applied only to the anyio
+versions tested (``SUPPORTED_ANYIO``); others keep anyio's path, with a warning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import re
+import threading
+import warnings
+from contextvars import copy_context
+from typing import Any, Callable, Optional, Tuple
+
+from ._asyncio import default_executor_of
+from ._executor import ThreadPoolExecutor
+
+# [lowest, highest): anyio releases whose asyncio backend this copies.
+# Tested: 4.12.1 (the last for CPython 3.9) and 4.16.0.
+SUPPORTED_ANYIO = ((4, 12), (5, 0))
+
+_activation_lock = threading.Lock()
+_activated = False
+
+
+def activate() -> None:
+    """Serve anyio's thread offload on installed loops; once per process.
+
+    A no-op, importing nothing, where anyio is not installed.
+    """
+    global _activated
+    if _activated:
+        return
+    with _activation_lock:
+        if _activated:
+            return
+        try:
+            _patch_anyio_backend()
+        finally:
+            _activated = True
+
+
+def _patch_anyio_backend() -> None:
+    if importlib.util.find_spec("anyio") is None:
+        return
+    version = anyio_version()
+    if not is_supported(version):
+        warnings.warn(
+            "stealpool serves anyio.to_thread.run_sync only for anyio >={}.{},<{}.{}; "
+            "anyio {} keeps its own worker threads".format(*SUPPORTED_ANYIO[0], *SUPPORTED_ANYIO[1], version),
+            RuntimeWarning,
+            stacklevel=5,
+        )
+        return
+    from anyio._backends import _asyncio as backend
+
+    backend_class = backend.AsyncIOBackend
+    backend_class.run_sync_in_worker_thread = classmethod(  # type: ignore[method-assign,assignment]
+        _serving_installed_loops(backend_class.run_sync_in_worker_thread)
+    )
+
+
+def anyio_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("anyio")
+    except PackageNotFoundError:
+        return "of unknown version"
+
+
+def is_supported(version: str) -> bool:
+    match = re.match(r"(\d+)\.(\d+)", version)
+    if match is None:
+        return False
+    release = (int(match.group(1)), int(match.group(2)))
+    lowest, highest = SUPPORTED_ANYIO
+    return lowest <= release < highest
+
+
+def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., Any]:
+    """``run_sync_in_worker_thread`` that uses stealpool on installed loops."""
+    from anyio._backends._asyncio import CancelScope
+    from anyio._core._eventloop import claim_worker_thread, set_current_async_library, threadlocals
+
+    async def run_sync_in_worker_thread(
+        cls: Any,
+        func: Callable[..., Any],
+        args: Tuple[Any, ...],
+        abandon_on_cancel: bool = False,
+        limiter: Optional[Any] = None,
+    ) -> Any:
+        loop = asyncio.get_running_loop()
+        executor = default_executor_of(loop)
+        if not isinstance(executor, ThreadPoolExecutor) or executor._shutdown:
+            return await anyio_method(func, args, abandon_on_cancel=abandon_on_cancel, limiter=limiter)
+        await cls.checkpoint()
+        async with limiter or cls.current_default_thread_limiter():
+            with CancelScope(shield=not abandon_on_cancel) as scope:
+                context = copy_context()
+                context.run(set_current_async_library, None)
+                # As anyio: a shielded call reports the enclosing scope to check_cancelled().
+                if abandon_on_cancel or scope._parent_scope is None:
+                    worker_scope = scope
+                else:
+                    worker_scope = scope._parent_scope
+                call = (call_as_anyio_worker, cls, loop, worker_scope, func, args)
+                return await executor._core.run(loop, context.run, call, None, False, executor._tracker)
+
+    def call_as_anyio_worker(
+        backend_class: Any, loop: asyncio.AbstractEventLoop, cancel_scope: Any, func: Callable[..., Any], args: Tuple[Any, ...]
+    ) -> Any:
+        # On a stealpool worker, with the thread-locals an anyio worker has, so
+        # from_thread.run/run_sync/check_cancelled find the loop and the scope.
+        with claim_worker_thread(backend_class, loop):
+            threadlocals.current_cancel_scope = cancel_scope
+            try:
+                return func(*args)
+            except StopIteration as exc:
+                stopped = exc
+            finally:
+                del threadlocals.current_cancel_scope
+        # As anyio delivers it: an asyncio future cannot hold a StopIteration.
+        error = RuntimeError("coroutine raised StopIteration")
+        error.__cause__ = stopped
+        raise error
+
+    run_sync_in_worker_thread.__doc__ = anyio_method.__doc__
+    return run_sync_in_worker_thread
