@@ -96,8 +96,10 @@ def is_supported(version: str) -> bool:
 
 def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., Any]:
     """``run_sync_in_worker_thread`` that uses stealpool on installed loops."""
+    from anyio import WouldBlock
     from anyio._backends._asyncio import CancelScope
-    from anyio._core._eventloop import claim_worker_thread, set_current_async_library, threadlocals
+    from anyio._core._eventloop import set_current_async_library, threadlocals
+    from anyio.lowlevel import EventLoopToken
 
     async def run_sync_in_worker_thread(
         cls: Any,
@@ -111,7 +113,15 @@ def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., 
         if not isinstance(executor, ThreadPoolExecutor) or executor._shutdown:
             return await anyio_method(func, args, abandon_on_cancel=abandon_on_cancel, limiter=limiter)
         await cls.checkpoint()
-        async with limiter or cls.current_default_thread_limiter():
+        limiter = limiter or cls.current_default_thread_limiter()
+        # anyio's `async with limiter` follows a free token with one more
+        # (shielded) pass through the loop; here the wait for the call is
+        # that scheduling point. A busy limiter is waited for as anyio does.
+        try:
+            limiter.acquire_nowait()
+        except WouldBlock:
+            await limiter.acquire()
+        try:
             with CancelScope(shield=not abandon_on_cancel) as scope:
                 context = copy_context()
                 context.run(set_current_async_library, None)
@@ -120,22 +130,24 @@ def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., 
                     worker_scope = scope
                 else:
                     worker_scope = scope._parent_scope
-                call = (call_as_anyio_worker, cls, loop, worker_scope, func, args)
+                call = (call_as_anyio_worker, EventLoopToken(cls, loop), worker_scope, func, args)
                 return await executor._core.run(loop, context.run, call, None, False, executor._tracker)
+        finally:
+            limiter.release()
 
-    def call_as_anyio_worker(
-        backend_class: Any, loop: asyncio.AbstractEventLoop, cancel_scope: Any, func: Callable[..., Any], args: Tuple[Any, ...]
-    ) -> Any:
-        # On a stealpool worker, with the thread-locals an anyio worker has, so
-        # from_thread.run/run_sync/check_cancelled find the loop and the scope.
-        with claim_worker_thread(backend_class, loop):
-            threadlocals.current_cancel_scope = cancel_scope
-            try:
-                return func(*args)
-            except StopIteration as exc:
-                stopped = exc
-            finally:
-                del threadlocals.current_cancel_scope
+    def call_as_anyio_worker(token: Any, cancel_scope: Any, func: Callable[..., Any], args: Tuple[Any, ...]) -> Any:
+        # On a stealpool worker, the thread-locals an anyio worker thread has
+        # (anyio's claim_worker_thread), so from_thread.run/run_sync and
+        # check_cancelled find the loop and the scope.
+        threadlocals.current_token = token
+        threadlocals.current_cancel_scope = cancel_scope
+        try:
+            return func(*args)
+        except StopIteration as exc:
+            stopped = exc
+        finally:
+            del threadlocals.current_cancel_scope
+            del threadlocals.current_token
         # As anyio delivers it: an asyncio future cannot hold a StopIteration.
         error = RuntimeError("coroutine raised StopIteration")
         error.__cause__ = stopped

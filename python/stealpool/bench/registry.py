@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Dict, List
 
+from .anyio_workloads import run_anyio_burst, run_anyio_roundtrip
 from .async_workloads import run_burst, run_floor, run_roundtrip
 from .context import BenchContext
 from .hashing import run_grain, run_sha256
@@ -16,6 +17,8 @@ Workload = Callable[[BenchContext], List[Row]]
 WORKLOADS: Dict[str, Workload] = {
     "roundtrip": run_roundtrip,
     "burst": run_burst,
+    "anyio_roundtrip": run_anyio_roundtrip,
+    "anyio_burst": run_anyio_burst,
     "submit": run_submit,
     "map": run_map,
     "sha256": run_sha256,
