@@ -11,6 +11,7 @@ from .hashing import run_grain, run_sha256
 from .memory import run_memory
 from .pool_workloads import run_map, run_sleep_fanout, run_submit
 from .results import Row
+from .web_workload import run_web
 
 Workload = Callable[[BenchContext], List[Row]]
 
@@ -26,4 +27,5 @@ WORKLOADS: Dict[str, Workload] = {
     "sleep_fanout": run_sleep_fanout,
     "memory": run_memory,
     "floor": run_floor,
+    "web": run_web,
 }
