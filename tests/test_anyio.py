@@ -91,6 +91,19 @@ def test_loop_without_install_keeps_anyios_own_threads(run):
     assert bridged == 0
 
 
+def test_after_the_executor_shuts_down_calls_take_anyios_path(run):
+    async def main():
+        pool = stealpool.install(max_workers=1)
+        served_by = await anyio.to_thread.run_sync(thread_name)
+        pool.shutdown()
+        return served_by, await anyio.to_thread.run_sync(thread_name), pool.stats()["bridged"]
+
+    served_by, then, bridged = run(main)
+    assert served_by != ANYIO_WORKER_NAME
+    assert then == ANYIO_WORKER_NAME
+    assert bridged == 1
+
+
 def test_exceptions_arrive_as_raised(run):
     def fails():
         raise LookupError("missing")

@@ -110,6 +110,7 @@ def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., 
     ) -> Any:
         loop = asyncio.get_running_loop()
         executor = default_executor_of(loop)
+        # Not installed, or already shut down (anyio's threads never refuse a call).
         if not isinstance(executor, ThreadPoolExecutor) or executor._shutdown:
             return await anyio_method(func, args, abandon_on_cancel=abandon_on_cancel, limiter=limiter)
         await cls.checkpoint()
