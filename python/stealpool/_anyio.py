@@ -9,7 +9,8 @@ other call (a loop without install(), an executor already shut down) goes to
 anyio's original method, untouched. The trio backend is never touched.
 
 The replacement follows anyio's own method step for step (a checkpoint, the
-limiter held for the whole call, a cancel scope shielded unless
+limiter held for the whole call (less the extra loop pass anyio's limiter
+takes after a free token), a cancel scope shielded unless
 ``abandon_on_cancel``, a copy of the caller's context with no async library
 set, the cancel scope and loop token as the worker's thread-locals,
 ``StopIteration`` turned into ``RuntimeError``) and swaps only anyio's
