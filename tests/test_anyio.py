@@ -418,11 +418,16 @@ def run_python(code):
     )
 
 
-def test_without_anyio_nothing_is_imported_and_install_still_works():
+@pytest.mark.parametrize(
+    "hide_anyio",
+    ['sys.modules["anyio"] = None  # as if anyio were not installed', "# installed, but not imported"],
+    ids=["absent", "not imported"],
+)
+def test_install_imports_no_anyio_and_still_works(hide_anyio):
     finished = run_python(
         """
         import asyncio, sys
-        sys.modules["anyio"] = None  # as if anyio were not installed
+        {}
         import stealpool
 
         async def main():
@@ -433,6 +438,29 @@ def test_without_anyio_nothing_is_imported_and_install_still_works():
         assert asyncio.run(main()) == 1
         loaded = [name for name, module in sys.modules.items() if name.split(".")[0] == "anyio" and module is not None]
         assert loaded == [], loaded
+        print("ok")
+        """.format(hide_anyio)
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.split() == ["ok"]
+
+
+def test_install_before_anyio_is_imported_serves_it_from_the_next_install():
+    finished = run_python(
+        """
+        import asyncio, threading
+        import stealpool
+
+        async def main():
+            stealpool.install()
+            import anyio.to_thread
+            before = await anyio.to_thread.run_sync(lambda: threading.current_thread().name)
+            stealpool.install()
+            return before, await anyio.to_thread.run_sync(lambda: threading.current_thread().name)
+
+        before, after = asyncio.run(main())
+        assert before == "AnyIO worker thread", before
+        assert after.startswith("asyncio_"), after
         print("ok")
         """
     )

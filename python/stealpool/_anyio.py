@@ -3,7 +3,8 @@
 anyio has no public hook for the threads behind ``to_thread.run_sync``: on
 the asyncio backend, the classmethod ``AsyncIOBackend.run_sync_in_worker_thread``
 starts and feeds anyio's own worker threads. ``activate()`` replaces that one
-method, process-wide, with ``run_sync_in_worker_thread`` below. A call made on
+method, process-wide, with ``run_sync_in_worker_thread`` below, at the
+first install() after anyio was imported. A call made on
 a loop whose default executor is stealpool's is served by stealpool; any
 other call (a loop without install(), an executor already shut down) goes to
 anyio's original method, untouched. The trio backend is never touched.
@@ -22,8 +23,9 @@ versions tested (``SUPPORTED_ANYIO``); others keep anyio's path, with a warning.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
+import os
 import re
+import sys
 import threading
 import warnings
 from contextvars import copy_context
@@ -37,16 +39,22 @@ from ._executor import ThreadPoolExecutor
 SUPPORTED_ANYIO = ((4, 12), (5, 0))
 
 _activation_lock = threading.Lock()
+if hasattr(os, "register_at_fork"):
+    # A thread that held it at fork time does not exist in the child.
+    os.register_at_fork(after_in_child=_activation_lock._at_fork_reinit)  # type: ignore[attr-defined]
 _activated = False
 
 
 def activate() -> None:
-    """Serve anyio's thread offload on installed loops; once per process.
+    """Serve anyio's thread offload on installed loops, once anyio is imported.
 
-    A no-op, importing nothing, where anyio is not installed.
+    Called by every install(). Where anyio has not been imported (not
+    installed, or not used yet) it imports nothing and changes nothing, and
+    a later install() checks again: install() should not make a process pay
+    for importing anyio, nor import anything while other threads may fork.
     """
     global _activated
-    if _activated:
+    if _activated or sys.modules.get("anyio") is None:
         return
     with _activation_lock:
         if _activated:
@@ -58,8 +66,6 @@ def activate() -> None:
 
 
 def _patch_anyio_backend() -> None:
-    if importlib.util.find_spec("anyio") is None:
-        return
     version = anyio_version()
     if not is_supported(version):
         warnings.warn(

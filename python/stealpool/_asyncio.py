@@ -133,7 +133,7 @@ def install(loop: Optional[asyncio.AbstractEventLoop] = None, **pool_kwargs: Any
 
 
 def _serve_anyio() -> None:
-    # Lazy: _anyio imports this module, and does nothing where anyio is absent.
+    # Lazy: _anyio imports this module, and does nothing until anyio is imported.
     from ._anyio import activate
 
     activate()
