@@ -117,6 +117,7 @@ def install(loop: Optional[asyncio.AbstractEventLoop] = None, **pool_kwargs: Any
     """
     if loop is None:
         loop = asyncio.get_running_loop()
+    _serve_anyio()
     current = default_executor_of(loop)
     if isinstance(current, ThreadPoolExecutor):
         _route_run_in_executor(loop)
@@ -129,6 +130,13 @@ def install(loop: Optional[asyncio.AbstractEventLoop] = None, **pool_kwargs: Any
         current.shutdown(wait=False)
     _route_run_in_executor(loop)
     return executor
+
+
+def _serve_anyio() -> None:
+    # Lazy: _anyio imports this module, and does nothing until anyio is imported.
+    from ._anyio import activate
+
+    activate()
 
 
 def default_executor_of(loop: asyncio.AbstractEventLoop) -> Any:

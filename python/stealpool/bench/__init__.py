@@ -6,6 +6,8 @@ ratio to the stdlib (> 1: faster than the stdlib). Workloads, by --only name:
 
   roundtrip     one no-op awaited at a time (per-call latency)
   burst         no-ops gathered at once (per-call throughput)
+  anyio_roundtrip, anyio_burst
+                the same two through anyio.to_thread.run_sync: install() against stock anyio
   submit, map   ThreadPoolExecutor.submit + wait, and .map, of no-ops
   sha256        1 MiB hashes at 1, 2, 4 … cpu_count workers: speedup over serial
   grain         the same hashing in 4 KiB / 64 KiB / 1 MiB tasks: MB/s
@@ -13,6 +15,8 @@ ratio to the stdlib (> 1: faster than the stdlib). Workloads, by --only name:
   gil_stall     longest GIL wait of another thread while a worker runs C tasks
   memory        RSS growth per task queued behind a blocked pool
   floor         the loop resolving futures by itself, against stealpool's burst
+  web           uvicorn + Starlette, a def endpoint, install() in lifespan against
+                stock, driven on 127.0.0.1: requests/s, p50 and p99 latency
 
 Async workloads run on the stock loop and on uvloop where it imports. Peers
 are described in ``stealpool.bench.peers``, sizes in ``stealpool.bench.sizes``,

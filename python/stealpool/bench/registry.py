@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from typing import Callable, Dict, List
 
+from .anyio_workloads import run_anyio_burst, run_anyio_roundtrip
 from .async_workloads import run_burst, run_floor, run_roundtrip
 from .context import BenchContext
 from .hashing import run_grain, run_sha256
 from .memory import run_memory
 from .pool_workloads import run_gil_stall, run_map, run_sleep_fanout, run_submit
 from .results import Row
+from .web_workload import run_web
 
 Workload = Callable[[BenchContext], List[Row]]
 
 WORKLOADS: Dict[str, Workload] = {
     "roundtrip": run_roundtrip,
     "burst": run_burst,
+    "anyio_roundtrip": run_anyio_roundtrip,
+    "anyio_burst": run_anyio_burst,
     "submit": run_submit,
     "map": run_map,
     "sha256": run_sha256,
@@ -24,4 +28,5 @@ WORKLOADS: Dict[str, Workload] = {
     "gil_stall": run_gil_stall,
     "memory": run_memory,
     "floor": run_floor,
+    "web": run_web,
 }

@@ -1,0 +1,165 @@
+"""anyio's ``to_thread.run_sync`` on stealpool, on the loops where install() ran.
+
+anyio has no public hook for the threads behind ``to_thread.run_sync``: on
+the asyncio backend, the classmethod ``AsyncIOBackend.run_sync_in_worker_thread``
+starts and feeds anyio's own worker threads. ``activate()`` replaces that one
+method, process-wide, with ``run_sync_in_worker_thread`` below, at the
+first install() after anyio was imported. A call made on
+a loop whose default executor is stealpool's is served by stealpool; any
+other call (a loop without install(), an executor already shut down) goes to
+anyio's original method, untouched. The trio backend is never touched.
+
+The replacement follows anyio's own method step for step (a checkpoint, the
+limiter held for the whole call (less the extra loop pass anyio's limiter
+takes after a free token), a cancel scope shielded unless
+``abandon_on_cancel``, a copy of the caller's context with no async library
+set, the cancel scope and loop token as the worker's thread-locals,
+``StopIteration`` turned into ``RuntimeError``) and swaps only anyio's
+queue-fed thread for a stealpool job resolved through the completion bridge.
+Since it follows anyio's private code, it is applied only to the anyio
+versions tested (``SUPPORTED_ANYIO``); others keep anyio's path, with a warning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+import threading
+import warnings
+from contextvars import copy_context
+from typing import Any, Callable, Optional, Tuple
+
+from ._asyncio import default_executor_of
+from ._executor import ThreadPoolExecutor
+
+# [lowest, highest): anyio releases whose asyncio backend this copies.
+# Tested: 4.12.1 (the last for CPython 3.9) and 4.16.0.
+SUPPORTED_ANYIO = ((4, 12), (5, 0))
+
+_activation_lock = threading.Lock()
+if hasattr(os, "register_at_fork"):
+    # A thread that held it at fork time does not exist in the child.
+    os.register_at_fork(after_in_child=_activation_lock._at_fork_reinit)  # type: ignore[attr-defined]
+_activated = False
+
+
+def activate() -> None:
+    """Serve anyio's thread offload on installed loops, once anyio is imported.
+
+    Called by every install(). Where anyio has not been imported (not
+    installed, or not used yet) it imports nothing and changes nothing, and
+    a later install() checks again: install() should not make a process pay
+    for importing anyio, nor import anything while other threads may fork.
+    """
+    global _activated
+    if _activated or sys.modules.get("anyio") is None:
+        return
+    with _activation_lock:
+        if _activated:
+            return
+        try:
+            _patch_anyio_backend()
+        finally:
+            _activated = True
+
+
+def _patch_anyio_backend() -> None:
+    version = anyio_version()
+    if not is_supported(version):
+        warnings.warn(
+            "stealpool serves anyio.to_thread.run_sync only for anyio >={}.{},<{}.{}; "
+            "anyio {} keeps its own worker threads".format(*SUPPORTED_ANYIO[0], *SUPPORTED_ANYIO[1], version),
+            RuntimeWarning,
+            stacklevel=5,
+        )
+        return
+    from anyio._backends import _asyncio as backend
+
+    backend_class = backend.AsyncIOBackend
+    backend_class.run_sync_in_worker_thread = classmethod(  # type: ignore[method-assign,assignment]
+        _serving_installed_loops(backend_class.run_sync_in_worker_thread)
+    )
+
+
+def anyio_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("anyio")
+    except PackageNotFoundError:
+        return "of unknown version"
+
+
+def is_supported(version: str) -> bool:
+    match = re.match(r"(\d+)\.(\d+)", version)
+    if match is None:
+        return False
+    release = (int(match.group(1)), int(match.group(2)))
+    lowest, highest = SUPPORTED_ANYIO
+    return lowest <= release < highest
+
+
+def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., Any]:
+    """``run_sync_in_worker_thread`` that uses stealpool on installed loops."""
+    from anyio import WouldBlock
+    from anyio._backends._asyncio import CancelScope
+    from anyio._core._eventloop import set_current_async_library, threadlocals
+    from anyio.lowlevel import EventLoopToken
+
+    async def run_sync_in_worker_thread(
+        cls: Any,
+        func: Callable[..., Any],
+        args: Tuple[Any, ...],
+        abandon_on_cancel: bool = False,
+        limiter: Optional[Any] = None,
+    ) -> Any:
+        loop = asyncio.get_running_loop()
+        executor = default_executor_of(loop)
+        # Not installed, or already shut down (anyio's threads never refuse a call).
+        if not isinstance(executor, ThreadPoolExecutor) or executor._shutdown:
+            return await anyio_method(func, args, abandon_on_cancel=abandon_on_cancel, limiter=limiter)
+        await cls.checkpoint()
+        limiter = limiter or cls.current_default_thread_limiter()
+        # anyio's `async with limiter` follows a free token with one more
+        # (shielded) pass through the loop; here the wait for the call is
+        # that scheduling point. A busy limiter is waited for as anyio does.
+        try:
+            limiter.acquire_nowait()
+        except WouldBlock:
+            await limiter.acquire()
+        try:
+            with CancelScope(shield=not abandon_on_cancel) as scope:
+                context = copy_context()
+                context.run(set_current_async_library, None)
+                # As anyio: a shielded call reports the enclosing scope to check_cancelled().
+                if abandon_on_cancel or scope._parent_scope is None:
+                    worker_scope = scope
+                else:
+                    worker_scope = scope._parent_scope
+                call = (call_as_anyio_worker, EventLoopToken(cls, loop), worker_scope, func, args)
+                return await executor._core.run(loop, context.run, call, None, False, executor._tracker)
+        finally:
+            limiter.release()
+
+    def call_as_anyio_worker(token: Any, cancel_scope: Any, func: Callable[..., Any], args: Tuple[Any, ...]) -> Any:
+        # On a stealpool worker, the thread-locals an anyio worker thread has
+        # (anyio's claim_worker_thread), so from_thread.run/run_sync and
+        # check_cancelled find the loop and the scope.
+        threadlocals.current_token = token
+        threadlocals.current_cancel_scope = cancel_scope
+        try:
+            return func(*args)
+        except StopIteration as exc:
+            stopped = exc
+        finally:
+            del threadlocals.current_cancel_scope
+            del threadlocals.current_token
+        # As anyio delivers it: an asyncio future cannot hold a StopIteration.
+        error = RuntimeError("coroutine raised StopIteration")
+        error.__cause__ = stopped
+        raise error
+
+    run_sync_in_worker_thread.__doc__ = anyio_method.__doc__
+    return run_sync_in_worker_thread

@@ -1,0 +1,51 @@
+"""The web row's server: uvicorn serving Starlette with one plain ``def`` endpoint.
+
+    python -m stealpool.bench.web_server PORT stock|install
+
+Starlette runs a ``def`` endpoint through ``anyio.to_thread.run_sync``. With
+``install`` the app's lifespan calls ``stealpool.install()``, the one line the
+README gives for Starlette and FastAPI apps. Listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import sys
+from typing import AsyncIterator, List
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+import stealpool
+
+# The endpoint's blocking work: a small hash, about ten microseconds.
+PAYLOAD = bytes(16 * 1024)
+
+
+def sync_endpoint(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(hashlib.sha256(PAYLOAD).hexdigest())
+
+
+def build_app(install: bool) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if install:
+            stealpool.install()
+        yield
+
+    return Starlette(routes=[Route("/work", sync_endpoint)], lifespan=lifespan)
+
+
+def main(argv: List[str]) -> None:
+    port, mode = int(argv[0]), argv[1]
+    if mode not in ("stock", "install"):
+        raise SystemExit("usage: python -m stealpool.bench.web_server PORT stock|install")
+    uvicorn.run(build_app(mode == "install"), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

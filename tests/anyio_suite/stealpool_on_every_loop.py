@@ -1,0 +1,43 @@
+"""pytest plugin for anyio's own test suite: stealpool installed on every loop.
+
+Loaded with ``-p stealpool_on_every_loop`` by ``scripts/test-anyio-suite``.
+Every loop anyio's pytest plugin makes for the asyncio backend gets
+``stealpool.install()`` right after it is created, before any test code runs
+on it. The run fails unless anyio's backend carries stealpool's replacement
+and stealpool resolved completions (``stats()['bridged']``): a suite that
+passes with the integration inactive would prove nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import stealpool
+from anyio._backends import _asyncio as anyio_asyncio
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    enter = anyio_asyncio.TestRunner.__enter__
+
+    def enter_then_install(self: Any) -> Any:
+        runner = enter(self)
+        stealpool.install(self.get_loop())
+        return runner
+
+    anyio_asyncio.TestRunner.__enter__ = enter_then_install  # type: ignore[method-assign]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    replacement = anyio_asyncio.AsyncIOBackend.run_sync_in_worker_thread.__func__  # type: ignore[attr-defined]
+    bridged = stealpool.shared_pool().stats()["bridged"]
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    served = replacement.__module__ == "stealpool._anyio" and bridged > 0
+    if reporter is not None:
+        reporter.write_sep(
+            "-", "stealpool: anyio backend method from {}, {} completions bridged".format(replacement.__module__, bridged)
+        )
+    if not served and session.testscollected:
+        if reporter is not None:
+            reporter.write_line("stealpool served none of these calls: the run proves nothing, so it fails")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
