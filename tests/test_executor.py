@@ -425,7 +425,7 @@ def test_stats_snapshot():
         stats = pool.stats()
     assert set(stats) == {
         "workers", "idle", "queued", "running", "completed",
-        "stolen", "spawned", "retired", "panicked", "bridged",
+        "stolen", "spawned", "retired", "panicked", "bridged", "ran_inline",
     }
     assert stats["completed"] == 50
     assert 1 <= stats["spawned"] <= 2

@@ -71,6 +71,10 @@ class LoopExecutor(ThreadPoolExecutor):
     def _worker_threads(self) -> Any:
         return self._pool._worker_threads
 
+    @property
+    def _ran_inline(self) -> int:  # type: ignore[override]
+        return self._pool._ran_inline
+
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
         self._check_open()
         return super().submit(fn, *args, **kwargs)

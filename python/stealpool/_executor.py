@@ -11,6 +11,7 @@ import weakref
 from typing import Any, Callable, Dict, Set, Tuple, TypeVar
 
 from . import _core, _lifecycle
+from ._nested import inline_call_for
 from ._worker_threads import WorkerThread, on_worker_exit, on_worker_start, run_initializer
 
 T = TypeVar("T")
@@ -59,6 +60,8 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         self._idle_timeout = idle_timeout
         self._tracker: _core.Tracker | None = None
         self._worker_threads: Set[WorkerThread] = set()
+        self._ran_inline = 0
+        self._ran_inline_lock = threading.Lock()
         self._core = self._new_core()
         _lifecycle.track(self)
 
@@ -78,7 +81,13 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         )
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
-        return self._core.submit(fn, args, kwargs or None, self._tracker)
+        inline = inline_call_for(self, fn, args, kwargs)
+        if inline is None:
+            return self._core.submit(fn, args, kwargs or None, self._tracker)
+        # From one of this pool's workers: a waiter there may run it itself.
+        future = self._core.submit(inline, (), None, self._tracker)
+        future._stealpool_inline = inline
+        return future
 
     submit.__doc__ = concurrent.futures.ThreadPoolExecutor.submit.__doc__
 
@@ -103,8 +112,16 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
 
     def stats(self) -> Dict[str, int]:
         """A snapshot: workers, idle, queued, running, completed, stolen,
-        spawned, retired, panicked, and bridged (asyncio completions)."""
-        return self._core.stats()
+        spawned, retired, panicked, bridged (asyncio completions), and
+        ran_inline (tasks a waiting worker ran itself, see ``_nested.py``;
+        their queued jobs still count as completed)."""
+        stats = self._core.stats()
+        stats["ran_inline"] = self._ran_inline
+        return stats
+
+    def _count_inline_run(self) -> None:
+        with self._ran_inline_lock:
+            self._ran_inline += 1
 
     @property
     def _threads(self) -> Set[WorkerThread]:  # type: ignore[override]

@@ -7,8 +7,11 @@ running a small task. Most futures of a pool are resolved before anybody
 waits on them or adds a callback, so this subclass makes those objects on
 first use instead, and its condition is ``_core.FutureCondition``, a
 re-entrant condition variable made in one small allocation. Its behaviour is
-the stdlib's: every method is inherited and reaches the same attributes,
-which simply appear when first touched.
+the stdlib's: the methods reach the same attributes, which simply appear
+when first touched. Only waits from a worker of the future's own pool
+differ: ``result()``, ``exception()`` and the ``_waiters`` that ``wait`` and
+``as_completed`` use may run a task that has not started on the waiting
+thread (see ``_nested.py``).
 
 While no condition exists nobody can be waiting or holding the future's
 lock, so with the GIL held the worker resolves such a future by writing its
@@ -20,18 +23,19 @@ free-threaded builds, it calls ``set_running_or_notify_cancel`` and
 from __future__ import annotations
 
 import concurrent.futures
-from concurrent.futures._base import PENDING
-from typing import Any, Callable, Generic, TypeVar
+from concurrent.futures._base import PENDING, RUNNING
+from typing import Any, Callable, Generic, Optional, TypeVar
 
 from ._core import FutureCondition
+from ._nested import InlineCall, WaiterList, run_inline
 
 T = TypeVar("T")
 
 
 class MadeOnFirstUse(Generic[T]):
-    """A per-instance attribute made by ``factory`` the first time it is read."""
+    """A per-instance attribute made by ``factory(instance)`` the first time it is read."""
 
-    def __init__(self, factory: Callable[[], T]) -> None:
+    def __init__(self, factory: Callable[[Any], T]) -> None:
         self.factory = factory
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -41,16 +45,49 @@ class MadeOnFirstUse(Generic[T]):
         if instance is None:
             return self
         # setdefault: when two threads race, both get the one that landed.
-        return instance.__dict__.setdefault(self.name, self.factory())
+        return instance.__dict__.setdefault(self.name, self.factory(instance))
 
 
 class Future(concurrent.futures.Future):  # type: ignore[type-arg]
     _state = PENDING
     _result = None
     _exception = None
-    _condition = MadeOnFirstUse(FutureCondition)
-    _waiters = MadeOnFirstUse(list)
-    _done_callbacks = MadeOnFirstUse(list)
+    _condition = MadeOnFirstUse(lambda future: FutureCondition())
+    _waiters = MadeOnFirstUse(WaiterList.of)
+    _done_callbacks = MadeOnFirstUse(lambda future: [])
+    # Set on tasks submitted from a worker of their own pool (see _nested.py).
+    _stealpool_inline: Optional[InlineCall] = None
+    _claimed_by_waiter = False
 
     def __init__(self) -> None:
         """Everything else is made on first use."""
+
+    def result(self, timeout: Optional[float] = None) -> Any:
+        run_inline(self)
+        return super().result(timeout)
+
+    result.__doc__ = concurrent.futures.Future.result.__doc__
+
+    def exception(self, timeout: Optional[float] = None) -> Optional[BaseException]:
+        run_inline(self)
+        return super().exception(timeout)
+
+    exception.__doc__ = concurrent.futures.Future.exception.__doc__
+
+    def _claim_for_waiter(self) -> bool:
+        """PENDING -> RUNNING for a waiter that will run the task itself."""
+        with self._condition:
+            if self._state != PENDING:
+                return False
+            self._state = RUNNING
+            self._claimed_by_waiter = True
+            return True
+
+    def set_running_or_notify_cancel(self) -> bool:
+        with self._condition:
+            # The queued job of a task a waiter claimed skips it, as a cancelled one.
+            if self._claimed_by_waiter:
+                return False
+            return super().set_running_or_notify_cancel()
+
+    set_running_or_notify_cancel.__doc__ = concurrent.futures.Future.set_running_or_notify_cancel.__doc__

@@ -15,6 +15,8 @@ import weakref
 from concurrent.futures import _base
 from typing import TYPE_CHECKING, Any, Callable, Tuple
 
+from ._nested import current_worker
+
 if TYPE_CHECKING:
     from ._core import WorkerHandle
     from ._executor import ThreadPoolExecutor
@@ -43,6 +45,7 @@ def on_worker_start(executor_ref: weakref.ref[ThreadPoolExecutor], handle: Worke
     coverage see the pool's code (``threading.settrace``, ``setprofile`` and,
     where present, their ``_all_threads`` forms, which set the same hooks)."""
     thread = WorkerThread(handle)
+    current_worker.executor_ref = executor_ref
     executor = executor_ref()
     if executor is not None:
         executor._worker_threads.add(thread)

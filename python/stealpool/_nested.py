@@ -1,0 +1,149 @@
+"""Waits from a worker on its own pool's futures, without starving the pool.
+
+On the stdlib's pool a task that waits on a future whose task is still
+queued can wait forever: the worker that would run it may be the one
+waiting (the ``concurrent.futures`` documentation's own ``wait_on_future``
+example, or any recursive divide and conquer). stealpool takes the awaited
+task back instead, as Java's ``ForkJoinTask.join`` and rayon's ``join`` do:
+
+- A task submitted *from a worker of the same pool* carries an
+  ``InlineCall``: the call, which either the queued job or one waiter runs,
+  whichever claims the future first (PENDING -> RUNNING under the future's
+  own lock; the queued job then finds the future claimed and skips it, as it
+  skips a cancelled one).
+- When such a worker waits on that future (``result()``, ``exception()``,
+  ``concurrent.futures.wait``, ``as_completed``, ``map`` iteration) and the
+  task has not started, it runs that task itself, inline, on its own thread,
+  then waits as usual. Only awaited tasks run inline, never unrelated ones.
+- A task already running elsewhere is simply waited for: it makes progress
+  on its own thread. A true cycle (A waits on B while B waits on A) still
+  cannot finish.
+
+Outside a worker of the pool nothing changes.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+import weakref
+from concurrent.futures import _base
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
+
+if TYPE_CHECKING:
+    from ._executor import ThreadPoolExecutor
+    from ._future import Future
+
+
+class CurrentWorker(threading.local):
+    """Which pool, if any, the calling thread is a worker of."""
+
+    executor_ref: Optional[weakref.ref[ThreadPoolExecutor]] = None
+
+
+current_worker = CurrentWorker()
+
+
+class InlineCall:
+    """``fn(*args, **kwargs)`` of a task submitted from a worker: run once,
+    by the queued job or by a waiter on that pool; either way it forgets
+    the call when it starts, so the future keeps nothing of it alive."""
+
+    __slots__ = ("executor_ref", "call")
+
+    def __init__(
+        self,
+        executor_ref: weakref.ref[ThreadPoolExecutor],
+        fn: Callable[..., Any],
+        args: Tuple[Any, ...],
+        kwargs: Dict[str, Any],
+    ) -> None:
+        self.executor_ref = executor_ref
+        self.call: Optional[Tuple[Callable[..., Any], Tuple[Any, ...], Dict[str, Any]]] = (fn, args, kwargs)
+
+    def __call__(self) -> Any:
+        call = self.call
+        self.call = None
+        assert call is not None, "a claimed call runs once"
+        fn, args, kwargs = call
+        return fn(*args, **kwargs)
+
+
+def inline_call_for(
+    executor: ThreadPoolExecutor, fn: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any]
+) -> Optional[InlineCall]:
+    """The claimable call for a submission from one of ``executor``'s own
+    workers; ``None`` anywhere else (such a task is never run inline)."""
+    executor_ref = current_worker.executor_ref
+    if executor_ref is None:
+        return None
+    worker_pool = executor_ref()
+    # By core: a loop's view of the shared pool (LoopExecutor) is the same pool.
+    if worker_pool is None or worker_pool._core is not executor._core:
+        return None
+    return InlineCall(executor_ref, fn, args, kwargs)
+
+
+def run_inline(future: Future) -> None:
+    """Runs ``future``'s task on the calling thread if the caller is a
+    worker of the pool it was submitted to and the task has not started."""
+    inline = future._stealpool_inline
+    if inline is None or current_worker.executor_ref is not inline.executor_ref:
+        return
+    if not future._claim_for_waiter():
+        return
+    future._stealpool_inline = None
+    executor = inline.executor_ref()
+    if executor is not None:
+        executor._count_inline_run()
+    # As a queued task runs in a copy of its worker's context, this one runs
+    # in a copy of the waiter's: nothing it sets leaks back.
+    try:
+        result = contextvars.copy_context().run(inline)
+    except BaseException as exc:  # as the stdlib's worker: everything lands on the future
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
+
+
+class HelpingEvent(threading.Event):
+    """The event of a ``wait``/``as_completed`` waiter made on a worker:
+    before blocking, it runs the awaited tasks that have not started."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.futures: List[Future] = []
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        for future in self.futures:
+            if self.is_set():
+                break
+            run_inline(future)
+        return super().wait(timeout)
+
+
+class WaiterList(list):  # type: ignore[type-arg]
+    """A future's ``_waiters``. ``wait`` and ``as_completed`` install their
+    waiter here (with every future's lock held, before anyone can set its
+    event); on a worker, its event becomes a ``HelpingEvent``. It refers to
+    its future weakly: a cycle would leave every waited future to the
+    garbage collector."""
+
+    __slots__ = ("future_ref",)
+
+    @classmethod
+    def of(cls, future: Future) -> WaiterList:
+        waiters = cls()
+        waiters.future_ref = weakref.ref(future)
+        return waiters
+
+    def append(self, waiter: Any) -> None:
+        super().append(waiter)
+        if current_worker.executor_ref is None or not isinstance(waiter, _base._Waiter):
+            return
+        event = waiter.event
+        if not isinstance(event, HelpingEvent):
+            event = waiter.event = HelpingEvent()
+        future = self.future_ref()
+        if future is not None:
+            event.futures.append(future)
