@@ -6,8 +6,10 @@ import concurrent.futures
 import contextvars
 import decimal
 import gc
+import itertools
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -147,13 +149,51 @@ def test_map_timeout_raises_like_the_stdlib():
             list(results)
 
 
-@pytest.mark.skipif(
-    "buffersize" not in concurrent.futures.Executor.map.__code__.co_varnames,
-    reason="Executor.map has buffersize only on newer Pythons",
-)
-def test_map_buffersize_where_the_stdlib_has_it():
+def test_map_buffersize_on_every_python():
     with stealpool.ThreadPoolExecutor(max_workers=2) as pool:
         assert list(pool.map(abs, range(-5, 5), buffersize=2)) == [abs(i) for i in range(-5, 5)]
+        assert list(pool.map(pow, range(4), range(4), buffersize=10)) == [pow(i, i) for i in range(4)]
+
+
+def test_map_buffersize_reads_an_endless_input_lazily():
+    with stealpool.ThreadPoolExecutor(max_workers=2) as pool:
+        consumed = []
+
+        def endless():
+            for i in itertools.count():
+                consumed.append(i)
+                yield i
+
+        results = pool.map(abs, endless(), buffersize=3)
+        assert [next(results) for _ in range(5)] == [0, 1, 2, 3, 4]
+        # Three submitted up front, then one more per result taken.
+        assert len(consumed) == 3 + 5
+        results.close()
+
+
+@pytest.mark.parametrize(
+    "bad, error, message",
+    [(0, ValueError, "buffersize must be None or > 0"), (-1, ValueError, "buffersize must be None or > 0"),
+     (1.5, TypeError, "buffersize must be an integer or None"), ("2", TypeError, "buffersize must be an integer or None")],
+)
+def test_map_rejects_bad_buffersize_like_the_stdlib(bad, error, message):
+    with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+        with pytest.raises(error, match="^{}$".format(re.escape(message))):
+            pool.map(abs, [1], buffersize=bad)
+        assert pool.stats()["completed"] == 0
+
+
+def test_map_buffersize_timeout_raises_and_cancels_the_rest():
+    with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+        results = pool.map(time.sleep, [0.5, 0, 0], timeout=0.01, buffersize=2)
+        with pytest.raises(concurrent.futures.TimeoutError):
+            list(results)
+
+
+def test_map_buffersize_from_inside_a_task_completes():
+    with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+        outer = pool.submit(lambda: list(pool.map(abs, range(-6, 0), buffersize=2)))
+        assert outer.result(timeout=60) == [abs(i) for i in range(-6, 0)]
 
 
 def test_shutdown_is_idempotent_and_refuses_new_work():
@@ -426,6 +466,7 @@ def test_stats_snapshot():
     assert set(stats) == {
         "workers", "idle", "queued", "running", "completed",
         "stolen", "spawned", "retired", "panicked", "bridged", "ran_inline",
+        "waiting_submitters",
     }
     assert stats["completed"] == 50
     assert 1 <= stats["spawned"] <= 2

@@ -6,11 +6,13 @@
 """
 
 from ._core import PanicException
+from ._backpressure import QueueFull
 from ._asyncio import install, loop_factory, run, shared_pool, to_thread
 from ._executor import ThreadPoolExecutor
 
 __all__ = [
     "PanicException",
+    "QueueFull",
     "ThreadPoolExecutor",
     "install",
     "loop_factory",

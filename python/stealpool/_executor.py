@@ -8,9 +8,11 @@ import functools
 import os
 import threading
 import weakref
-from typing import Any, Callable, Dict, Set, Tuple, TypeVar
+from typing import Any, Callable, Dict, Iterable, Iterator, Set, Tuple, TypeVar
 
 from . import _core, _lifecycle
+from ._backpressure import Placed, Room
+from ._map import buffered_map, check_buffersize
 from ._nested import inline_call_for
 from ._worker_threads import WorkerThread, on_worker_exit, on_worker_start, run_initializer
 
@@ -30,6 +32,8 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
 
     Arguments, defaults, errors and messages are the stdlib's. In addition:
     ``idle_timeout`` (seconds, ``None`` for never) retires idle workers,
+    ``max_queued`` makes ``submit`` wait for room (see ``_backpressure.py``;
+    ``submit_nowait`` and ``submit_within`` raise ``QueueFull`` instead),
     ``run()`` awaits a call from a coroutine without a
     ``concurrent.futures.Future`` in between, and ``stats()`` reports the pool.
     """
@@ -42,6 +46,7 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         initargs: Tuple[Any, ...] = (),
         *,
         idle_timeout: float | None = 10.0,
+        max_queued: int | None = None,
     ) -> None:
         if max_workers is None:
             max_workers = default_max_workers()
@@ -51,6 +56,10 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
             raise TypeError("initializer must be a callable")
         if idle_timeout is not None and not idle_timeout >= 0:
             raise ValueError("idle_timeout must be None or a non-negative number of seconds")
+        if max_queued is not None and (not isinstance(max_queued, int) or isinstance(max_queued, bool)):
+            raise TypeError("max_queued must be None or an integer")
+        if max_queued is not None and max_queued < 1:
+            raise ValueError("max_queued must be None or greater than 0")
         self._max_workers = max_workers
         self._thread_name_prefix = thread_name_prefix or (
             "ThreadPoolExecutor-%d" % self._counter()  # type: ignore[attr-defined]
@@ -60,6 +69,8 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         self._idle_timeout = idle_timeout
         self._tracker: _core.Tracker | None = None
         self._worker_threads: Set[WorkerThread] = set()
+        if max_queued is not None:
+            self._room = Room(max_queued)
         self._ran_inline = 0
         self._ran_inline_lock = threading.Lock()
         self._core = self._new_core()
@@ -80,16 +91,66 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
             threading.stack_size(),
         )
 
+    _room: Room | None = None  # with max_queued only
+
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
-        inline = inline_call_for(self, fn, args, kwargs)
-        if inline is None:
-            return self._core.submit(fn, args, kwargs or None, self._tracker)
-        # From one of this pool's workers: a waiter there may run it itself.
-        future = self._core.submit(inline, (), None, self._tracker)
-        future._stealpool_inline = inline
-        return future
+        return self._submit(None, fn, args, kwargs)
 
     submit.__doc__ = concurrent.futures.ThreadPoolExecutor.submit.__doc__
+
+    def submit_nowait(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
+        """``submit``, raising ``stealpool.QueueFull`` instead of waiting for room."""
+        return self._submit(0.0, fn, args, kwargs)
+
+    def submit_within(
+        self, timeout: float, fn: Callable[..., T], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[T]:
+        """``submit``, raising ``stealpool.QueueFull`` if no room came within ``timeout`` seconds."""
+        if not timeout >= 0:
+            raise ValueError("timeout must be a non-negative number of seconds")
+        return self._submit(timeout, fn, args, kwargs)
+
+    def _submit(
+        self, timeout: float | None, fn: Callable[..., T], args: Tuple[Any, ...], kwargs: Dict[str, Any]
+    ) -> concurrent.futures.Future[T]:
+        inline = inline_call_for(self, fn, args, kwargs)
+        if inline is not None:
+            # From one of this pool's workers: let through even when full
+            # (waiting there could deadlock), and a waiter there may run it itself.
+            future = self._core.submit(inline, (), None, self._tracker)
+            future._stealpool_inline = inline
+            return future
+        room = self._room
+        if room is None or not room.take(timeout, self._is_open):
+            return self._core.submit(fn, args, kwargs or None, self._tracker)
+        placed = Placed(room, fn, args, kwargs)
+        try:
+            future = self._core.submit(placed, (), None, self._tracker)
+        except BaseException:
+            placed.leave()
+            raise
+        # A task that never starts (cancelled, pool broken) gives its place back here.
+        future.add_done_callback(placed.leave)
+        return future
+
+    def _is_open(self) -> bool:
+        return not (self._core.is_shut_down or self._core.broken)
+
+    def map(
+        self,
+        fn: Callable[..., T],
+        *iterables: Iterable[Any],
+        timeout: float | None = None,
+        chunksize: int = 1,
+        buffersize: int | None = None,
+    ) -> Iterator[T]:
+        """The stdlib's ``map``, with ``buffersize`` (the stdlib's from 3.14,
+        the same algorithm and errors before): at most ``buffersize`` calls
+        are submitted and not yet yielded."""
+        check_buffersize(buffersize)
+        if buffersize is None:
+            return super().map(fn, *iterables, timeout=timeout, chunksize=chunksize)
+        return buffered_map(self, fn, iterables, timeout, buffersize)
 
     def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> asyncio.Future[T]:
         """Awaitable ``fn(*args, **kwargs)`` on the pool, from a coroutine.
@@ -106,7 +167,14 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         return self._core.run(loop, fn, args, None, False, self._tracker)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self._core.shutdown(wait, cancel_futures)
+        room = self._room
+        if room is None:
+            return self._core.shutdown(wait, cancel_futures)
+        # Submitters waiting for room wake to the stdlib's shutdown error first.
+        self._core.shutdown(False, cancel_futures)
+        room.wake_everyone()
+        if wait:
+            self._core.shutdown(True)
 
     shutdown.__doc__ = concurrent.futures.ThreadPoolExecutor.shutdown.__doc__
 
@@ -114,9 +182,11 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         """A snapshot: workers, idle, queued, running, completed, stolen,
         spawned, retired, panicked, bridged (asyncio completions), and
         ran_inline (tasks a waiting worker ran itself, see ``_nested.py``;
-        their queued jobs still count as completed)."""
+        their queued jobs still count as completed), and waiting_submitters
+        (waiting for room under ``max_queued``)."""
         stats = self._core.stats()
         stats["ran_inline"] = self._ran_inline
+        stats["waiting_submitters"] = 0 if self._room is None else self._room.waiting
         return stats
 
     def _count_inline_run(self) -> None:
@@ -143,6 +213,9 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         old = self._core
         self._worker_threads = set()
         self._core = self._new_core()
+        if self._room is not None:
+            # The child has none of the parent's queued tasks or waiters.
+            self._room = Room(self._room.max_queued)
         if old.broken:
             self._core.break_pool(old.broken)
         if old.is_shut_down:
