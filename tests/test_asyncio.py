@@ -16,49 +16,6 @@ import pytest
 
 import stealpool
 
-try:
-    import uvloop
-except ImportError:  # uvloop is a test dependency; absent only on platforms it lacks
-    uvloop = None
-
-LOOPS = ["asyncio", pytest.param("uvloop", marks=pytest.mark.skipif(uvloop is None, reason="uvloop not installed"))]
-
-
-@pytest.fixture(params=LOOPS)
-def new_loop(request):
-    """Makes loops of the parametrized kind; each records what its exception handler saw."""
-    made = []
-
-    def make(debug=False):
-        loop = uvloop.new_event_loop() if request.param == "uvloop" else asyncio.new_event_loop()
-        loop.set_debug(debug)
-        loop.errors = []
-        loop.set_exception_handler(lambda _, context: loop.errors.append(context))
-        made.append(loop)
-        return loop
-
-    yield make
-    for loop in made:
-        if not loop.is_closed():
-            loop.close()
-
-
-@pytest.fixture
-def run(new_loop):
-    """Runs a coroutine function like asyncio.run does, on the parametrized loop kind."""
-
-    def run_main(main, debug=False):
-        loop = new_loop(debug)
-        try:
-            result = loop.run_until_complete(main())
-            loop.run_until_complete(loop.shutdown_default_executor())
-        finally:
-            loop.close()
-        assert loop.errors == []
-        return result
-
-    return run_main
-
 
 def current_thread_name():
     return threading.current_thread().name
@@ -208,7 +165,7 @@ def test_getaddrinfo_runs_on_stealpool(new_loop):
     finally:
         loop.close()
     assert infos and all(info[1] == socket.SOCK_STREAM for info in infos)
-    if not (uvloop is not None and isinstance(loop, uvloop.Loop)):
+    if isinstance(loop, asyncio.BaseEventLoop):
         # uvloop resolves names in libuv, not in the executor.
         assert bridged == 1
 
