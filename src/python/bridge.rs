@@ -12,6 +12,11 @@
 //! A loop that is closed (`call_soon_threadsafe` raises) is remembered: its
 //! queued and later completions are dropped quietly instead of raising or
 //! being logged. The bridge holds its loop weakly: the loop holds the bridge.
+//!
+//! A loop closed with a drain scheduled discards the drain, and the queued
+//! completions stay: loop -> bridge -> queued future -> loop is then a cycle
+//! through this object, so the bridge shows the garbage collector what it
+//! holds (`__traverse__`) and lets go of it on request (`__clear__`).
 
 use std::mem;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +25,7 @@ use std::sync::Mutex;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::pyclass::{PyTraverseError, PyVisit};
 use pyo3::types::PyWeakrefReference;
 
 use super::fork::current_fork_epoch;
@@ -122,6 +128,30 @@ impl Bridge {
         for completion in batch {
             resolve(py, completion);
         }
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.event_loop)?;
+        // The collector runs attached and a worker holds the lock only while
+        // attached, so it is free here; should it not be, nothing is reported
+        // rather than blocking inside the collector.
+        if let Ok(pending) = self.pending.try_lock() {
+            for completion in pending.iter() {
+                visit.call(&completion.future)?;
+                match &completion.outcome {
+                    Outcome::Value(object) | Outcome::Error(object) => visit.call(object)?,
+                    Outcome::Cancel => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn __clear__(&self) {
+        // Taken out before being dropped: dropping may run Python code that
+        // completes another task on this very bridge.
+        let dropped = mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        drop(dropped);
     }
 }
 
