@@ -187,11 +187,12 @@ def test_debug_mode(run):
 
 def test_sequential_asyncio_runs_each_installing(new_loop):
     names = set()
+    pools = []
     for _ in range(5):
         loop = new_loop()
 
         async def main():
-            stealpool.install()
+            pools.append(stealpool.install()._pool)
             names.add(await asyncio.to_thread(current_thread_name))
 
         loop.run_until_complete(main())
@@ -199,18 +200,23 @@ def test_sequential_asyncio_runs_each_installing(new_loop):
         loop.close()
         assert loop.errors == []
     assert all(name.startswith("asyncio_") for name in names)
-    assert not stealpool.shared_pool()._shutdown
+    # Each run was the only loop on the shared pool: it retired the pool, the next made a new one.
+    assert len(set(map(id, pools))) == 5
+    assert all(pool._shutdown and pool.stats()["workers"] == 0 for pool in pools)
 
 
 def test_ten_loops_in_ten_threads_share_one_pool(new_loop):
     results = {}
     errors = []
+    # Loops share the pool while any of them is open: here all ten are.
+    all_installed = threading.Barrier(10, timeout=60)
 
     def loop_thread(i):
         loop = new_loop()
 
         async def main():
             executor = stealpool.install()
+            all_installed.wait()
             values = await asyncio.gather(*(asyncio.to_thread(pow, i, j) for j in range(200)))
             return executor, values
 
