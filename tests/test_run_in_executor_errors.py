@@ -23,6 +23,10 @@ def fails_to_initialize():
     raise ValueError("initializer failed")
 
 
+def raises(error):
+    raise error
+
+
 def closed_loop(loop, executor_class, cleanup):
     loop.close()
     return lambda: loop.run_in_executor(None, int)
@@ -62,6 +66,19 @@ def the_function_raises(loop, executor_class, cleanup):
     return lambda: loop.run_in_executor(None, int, "not a number")
 
 
+def the_function_raises_concurrent_futures_cancelled_error(loop, executor_class, cleanup):
+    # asyncio's wrap_future turns concurrent.futures' own errors into asyncio's.
+    return lambda: loop.run_in_executor(None, raises, concurrent.futures.CancelledError("cancelled"))
+
+
+def the_function_raises_concurrent_futures_timeout_error(loop, executor_class, cleanup):
+    return lambda: loop.run_in_executor(None, raises, concurrent.futures.TimeoutError("timed out"))
+
+
+def the_function_raises_concurrent_futures_invalid_state_error(loop, executor_class, cleanup):
+    return lambda: loop.run_in_executor(None, raises, concurrent.futures.InvalidStateError("invalid"))
+
+
 def explicit_executor_shut_down(loop, executor_class, cleanup):
     pool = executor_class(max_workers=1)
     pool.shutdown()
@@ -91,6 +108,9 @@ CASES = [
     coroutine_function_outside_debug_mode,
     not_callable,
     the_function_raises,
+    the_function_raises_concurrent_futures_cancelled_error,
+    the_function_raises_concurrent_futures_timeout_error,
+    the_function_raises_concurrent_futures_invalid_state_error,
     explicit_executor_shut_down,
     default_executor_shut_down,
     explicit_executor_broken,
@@ -105,8 +125,8 @@ def outcome(loop, call):
         return "raised at the call", type(error), str(error)
     try:
         value = loop.run_until_complete(asyncio.wait_for(future, 30))
-    except Exception as error:
-        return "the future failed", type(error), str(error)
+    except (Exception, asyncio.CancelledError) as error:
+        return "the future failed", type(error), str(error), future.cancelled()
     if asyncio.iscoroutine(value):
         value.close()
         return "the future gave", "a coroutine"
