@@ -26,6 +26,7 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pyclass::{PyTraverseError, PyVisit};
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyWeakrefReference;
 
 use super::fork::current_fork_epoch;
@@ -176,10 +177,22 @@ fn resolve(py: Python<'_>, completion: Completion) {
     }
 }
 
+/// asyncio's `wrap_future` turns concurrent.futures' own `CancelledError`,
+/// `TimeoutError` and `InvalidStateError` into asyncio's; so does the bridge,
+/// with the very function asyncio uses (should it fail, the error stays as it is).
+fn as_asyncio_error(py: Python<'_>, error: Py<PyAny>) -> Py<PyAny> {
+    static CONVERT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    CONVERT
+        .import(py, "asyncio.futures", "_convert_future_exc")
+        .and_then(|convert| convert.call1((error.clone_ref(py),)))
+        .map_or(error, Bound::unbind)
+}
+
 /// `Future.set_exception` refuses some exceptions (StopIteration): report
 /// those as a RuntimeError caused by the original, never leave the future pending.
 fn set_exception<'py>(future: &Bound<'py, PyAny>, error: Py<PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = future.py();
+    let error = as_asyncio_error(py, error);
     match future.call_method1(intern!(py, "set_exception"), (error.clone_ref(py),)) {
         Ok(done) => Ok(done),
         Err(refused) => {
