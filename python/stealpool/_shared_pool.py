@@ -28,7 +28,9 @@ T = TypeVar("T")
 
 _shared_pool: Optional[ThreadPoolExecutor] = None
 _open_views = 0  # views of _shared_pool not shut down yet
-_shared_pool_lock = threading.Lock()
+# Reentrant: a view dropped in a cycle is released by the garbage collector,
+# which may run inside any allocation, this lock's holder included.
+_shared_pool_lock = threading.RLock()
 if hasattr(os, "register_at_fork"):
     # A thread that held it at fork time does not exist in the child.
     os.register_at_fork(after_in_child=_shared_pool_lock._at_fork_reinit)  # type: ignore[attr-defined]
@@ -61,8 +63,10 @@ class _Claim:
     def __init__(self) -> None:
         global _open_views
         with _shared_pool_lock:
-            self.pool = _current_pool()
+            # Counted first: a release run by the collector while the pool is
+            # being made must not see the count reach zero.
             _open_views += 1
+            self.pool = _current_pool()
         self.released = False
         # The pool to shut down, once this was the last hold on it.
         self.retiring: Optional[ThreadPoolExecutor] = None
@@ -140,8 +144,15 @@ class LoopExecutor(ThreadPoolExecutor):
         self._claim.release()
         if wait:
             self._tracker.wait()
-        if self._claim.retiring is not None:
-            self._claim.retiring.shutdown(wait=wait)
+        retiring = self._claim.retiring
+        if retiring is not None:
+            workers = retiring._threads - {threading.current_thread()}
+            retiring.shutdown(wait=wait)
+            if wait:
+                # As the stdlib joins its threads: the pool's wait can return
+                # a moment before each worker reports itself ended.
+                for worker in workers:
+                    worker.join()
 
     @property
     def _shutdown(self) -> bool:  # type: ignore[override]
