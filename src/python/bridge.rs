@@ -12,6 +12,11 @@
 //! A loop that is closed (`call_soon_threadsafe` raises) is remembered: its
 //! queued and later completions are dropped quietly instead of raising or
 //! being logged. The bridge holds its loop weakly: the loop holds the bridge.
+//!
+//! A loop closed with a drain scheduled discards the drain, and the queued
+//! completions stay: loop -> bridge -> queued future -> loop is then a cycle
+//! through this object, so the bridge shows the garbage collector what it
+//! holds (`__traverse__`) and lets go of it on request (`__clear__`).
 
 use std::mem;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +25,8 @@ use std::sync::Mutex;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::pyclass::{PyTraverseError, PyVisit};
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyWeakrefReference;
 
 use super::fork::current_fork_epoch;
@@ -126,6 +133,30 @@ impl Bridge {
             resolve(py, completion);
         }
     }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.event_loop)?;
+        // The collector runs attached and a worker holds the lock only while
+        // attached, so it is free here; should it not be, nothing is reported
+        // rather than blocking inside the collector.
+        if let Ok(pending) = self.pending.try_lock() {
+            for completion in pending.iter() {
+                visit.call(&completion.future)?;
+                match &completion.outcome {
+                    Outcome::Value(object) | Outcome::Error(object) => visit.call(object)?,
+                    Outcome::Cancel => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn __clear__(&self) {
+        // Taken out before being dropped: dropping may run Python code that
+        // completes another task on this very bridge.
+        let dropped = mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        drop(dropped);
+    }
 }
 
 fn resolve(py: Python<'_>, completion: Completion) {
@@ -149,10 +180,22 @@ fn resolve(py: Python<'_>, completion: Completion) {
     }
 }
 
+/// asyncio's `wrap_future` turns concurrent.futures' own `CancelledError`,
+/// `TimeoutError` and `InvalidStateError` into asyncio's; so does the bridge,
+/// with the very function asyncio uses (should it fail, the error stays as it is).
+fn as_asyncio_error(py: Python<'_>, error: Py<PyAny>) -> Py<PyAny> {
+    static CONVERT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    CONVERT
+        .import(py, "asyncio.futures", "_convert_future_exc")
+        .and_then(|convert| convert.call1((error.clone_ref(py),)))
+        .map_or(error, Bound::unbind)
+}
+
 /// `Future.set_exception` refuses some exceptions (StopIteration): report
 /// those as a RuntimeError caused by the original, never leave the future pending.
 fn set_exception<'py>(future: &Bound<'py, PyAny>, error: Py<PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = future.py();
+    let error = as_asyncio_error(py, error);
     match future.call_method1(intern!(py, "set_exception"), (error.clone_ref(py),)) {
         Ok(done) => Ok(done),
         Err(refused) => {
