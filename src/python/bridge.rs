@@ -29,8 +29,9 @@ use pyo3::pyclass::{PyTraverseError, PyVisit};
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyWeakrefReference;
 
-use super::fork::current_fork_epoch;
 use super::guarded_call;
+use crate::scheduler::fork;
+use crate::sync::lock;
 
 pub(crate) enum Outcome {
     Value(Py<PyAny>),
@@ -47,7 +48,7 @@ struct Completion {
 pub struct Bridge {
     event_loop: Py<PyWeakrefReference>,
     /// Bridges made before a fork belong to the parent: the child makes its own.
-    fork_epoch: u64,
+    fork_generation: u64,
     pending: Mutex<Vec<Completion>>,
     drain_scheduled: AtomicBool,
     loop_closed: AtomicBool,
@@ -61,7 +62,7 @@ impl Bridge {
         let py = event_loop.py();
         if let Some(existing) = event_loop.getattr_opt(intern!(py, ATTRIBUTE))? {
             if let Ok(bridge) = existing.cast_into::<Bridge>() {
-                if bridge.get().fork_epoch == current_fork_epoch() {
+                if bridge.get().fork_generation == fork::generation() {
                     return Ok(bridge);
                 }
             }
@@ -70,7 +71,7 @@ impl Bridge {
             py,
             Bridge {
                 event_loop: PyWeakrefReference::new(event_loop)?.unbind(),
-                fork_epoch: current_fork_epoch(),
+                fork_generation: fork::generation(),
                 pending: Mutex::new(Vec::new()),
                 drain_scheduled: AtomicBool::new(false),
                 loop_closed: AtomicBool::new(false),
@@ -93,11 +94,7 @@ impl Bridge {
         if bridge.loop_closed.load(Ordering::Acquire) {
             return;
         }
-        bridge
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Completion { future, outcome });
+        lock(&bridge.pending).push(Completion { future, outcome });
         if !bridge.drain_scheduled.swap(true, Ordering::AcqRel) {
             Bridge::schedule_drain(slf);
         }
@@ -117,7 +114,7 @@ impl Bridge {
         if !scheduled {
             // The loop is closed or gone: nobody can ever resolve these futures.
             bridge.loop_closed.store(true, Ordering::Release);
-            let dropped = mem::take(&mut *bridge.pending.lock().unwrap_or_else(|p| p.into_inner()));
+            let dropped = mem::take(&mut *lock(&bridge.pending));
             drop(dropped);
         }
     }
@@ -128,7 +125,7 @@ impl Bridge {
     /// The drain: runs on the loop thread and resolves every queued future.
     fn __call__(&self, py: Python<'_>) {
         self.drain_scheduled.store(false, Ordering::Release);
-        let batch = mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        let batch = mem::take(&mut *lock(&self.pending));
         for completion in batch {
             resolve(py, completion);
         }
@@ -154,7 +151,7 @@ impl Bridge {
     fn __clear__(&self) {
         // Taken out before being dropped: dropping may run Python code that
         // completes another task on this very bridge.
-        let dropped = mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        let dropped = mem::take(&mut *lock(&self.pending));
         drop(dropped);
     }
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 use pyo3::prelude::*;
 
 use super::wait::wait_releasing_gil;
+use crate::sync::{lock, wait_timeout};
 
 #[derive(Default)]
 struct InFlight {
@@ -42,7 +43,7 @@ impl InFlightGuard {
 impl Drop for InFlightGuard {
     fn drop(&mut self) {
         if self.0.count.fetch_sub(1, Ordering::SeqCst) <= 2 {
-            let _held = self.0.lock.lock().unwrap_or_else(|p| p.into_inner());
+            let _held = lock(&self.0.lock);
             self.0.reached_own_or_zero.notify_all();
         }
     }
@@ -84,14 +85,11 @@ impl Tracker {
         let own = RUNNING.with(|running| ptr::eq(running.get(), Arc::as_ptr(in_flight)));
         let others_done = || in_flight.count.load(Ordering::SeqCst) <= usize::from(own);
         wait_releasing_gil(py, |slice: Duration| {
-            let held = in_flight.lock.lock().unwrap_or_else(|p| p.into_inner());
+            let held = lock(&in_flight.lock);
             if others_done() {
                 return true;
             }
-            let _held = in_flight
-                .reached_own_or_zero
-                .wait_timeout(held, slice)
-                .unwrap_or_else(|p| p.into_inner());
+            let _held = wait_timeout(&in_flight.reached_own_or_zero, held, slice);
             others_done()
         })
     }
