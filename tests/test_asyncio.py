@@ -16,49 +16,6 @@ import pytest
 
 import stealpool
 
-try:
-    import uvloop
-except ImportError:  # uvloop is a test dependency; absent only on platforms it lacks
-    uvloop = None
-
-LOOPS = ["asyncio", pytest.param("uvloop", marks=pytest.mark.skipif(uvloop is None, reason="uvloop not installed"))]
-
-
-@pytest.fixture(params=LOOPS)
-def new_loop(request):
-    """Makes loops of the parametrized kind; each records what its exception handler saw."""
-    made = []
-
-    def make(debug=False):
-        loop = uvloop.new_event_loop() if request.param == "uvloop" else asyncio.new_event_loop()
-        loop.set_debug(debug)
-        loop.errors = []
-        loop.set_exception_handler(lambda _, context: loop.errors.append(context))
-        made.append(loop)
-        return loop
-
-    yield make
-    for loop in made:
-        if not loop.is_closed():
-            loop.close()
-
-
-@pytest.fixture
-def run(new_loop):
-    """Runs a coroutine function like asyncio.run does, on the parametrized loop kind."""
-
-    def run_main(main, debug=False):
-        loop = new_loop(debug)
-        try:
-            result = loop.run_until_complete(main())
-            loop.run_until_complete(loop.shutdown_default_executor())
-        finally:
-            loop.close()
-        assert loop.errors == []
-        return result
-
-    return run_main
-
 
 def current_thread_name():
     return threading.current_thread().name
@@ -208,7 +165,7 @@ def test_getaddrinfo_runs_on_stealpool(new_loop):
     finally:
         loop.close()
     assert infos and all(info[1] == socket.SOCK_STREAM for info in infos)
-    if not (uvloop is not None and isinstance(loop, uvloop.Loop)):
+    if isinstance(loop, asyncio.BaseEventLoop):
         # uvloop resolves names in libuv, not in the executor.
         assert bridged == 1
 
@@ -230,11 +187,12 @@ def test_debug_mode(run):
 
 def test_sequential_asyncio_runs_each_installing(new_loop):
     names = set()
+    pools = []
     for _ in range(5):
         loop = new_loop()
 
         async def main():
-            stealpool.install()
+            pools.append(stealpool.install()._pool)
             names.add(await asyncio.to_thread(current_thread_name))
 
         loop.run_until_complete(main())
@@ -242,18 +200,23 @@ def test_sequential_asyncio_runs_each_installing(new_loop):
         loop.close()
         assert loop.errors == []
     assert all(name.startswith("asyncio_") for name in names)
-    assert not stealpool.shared_pool()._shutdown
+    # Each run was the only loop on the shared pool: it retired the pool, the next made a new one.
+    assert len(set(map(id, pools))) == 5
+    assert all(pool._shutdown and pool.stats()["workers"] == 0 for pool in pools)
 
 
 def test_ten_loops_in_ten_threads_share_one_pool(new_loop):
     results = {}
     errors = []
+    # Loops share the pool while any of them is open: here all ten are.
+    all_installed = threading.Barrier(10, timeout=60)
 
     def loop_thread(i):
         loop = new_loop()
 
         async def main():
             executor = stealpool.install()
+            all_installed.wait()
             values = await asyncio.gather(*(asyncio.to_thread(pow, i, j) for j in range(200)))
             return executor, values
 

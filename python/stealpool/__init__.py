@@ -7,8 +7,9 @@
 
 from ._core import PanicException
 from ._backpressure import QueueFull
-from ._asyncio import install, loop_factory, run, shared_pool, to_thread
+from ._asyncio import install, loop_factory, run, shared_pool
 from ._executor import ThreadPoolExecutor
+from ._to_thread import to_thread
 
 __all__ = [
     "PanicException",
