@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import functools
 import os
 import threading
@@ -11,9 +12,9 @@ import weakref
 from typing import Any, Callable, Dict, Iterable, Iterator, Set, Tuple, TypeVar
 
 from . import _core, _lifecycle
-from ._backpressure import Placed, Room
+from ._backpressure import Placed, Room, RoomRequest
 from ._map import buffered_map, check_buffersize
-from ._nested import inline_call_for
+from ._nested import current_worker, inline_call_for
 from ._worker_threads import WorkerThread, on_worker_exit, on_worker_start, run_initializer
 
 T = TypeVar("T")
@@ -94,6 +95,9 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     _room: Room | None = None  # with max_queued only
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
+        if current_worker.executor_ref is None and self._room is None:
+            # The common case, kept to one call: outside any worker, no bound.
+            return self._core.submit(fn, args, kwargs or None, self._tracker)
         return self._submit(None, fn, args, kwargs)
 
     submit.__doc__ = concurrent.futures.ThreadPoolExecutor.submit.__doc__
@@ -160,11 +164,42 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         never runs; cancelling later discards its outcome.
         """
         loop = asyncio.get_running_loop()
-        return self._core.run(loop, fn, args, kwargs or None, True, self._tracker)
+        if self._room is None:
+            return self._core.run(loop, fn, args, kwargs or None, True, self._tracker)
+        # Copied now, at the call, not when a place comes.
+        context = contextvars.copy_context()
+        return self._run_placed(loop, context.run, (fn, *args), kwargs)
 
     def _run_for_loop(self, loop: asyncio.AbstractEventLoop, fn: Callable[..., T], args: Tuple[Any, ...]) -> asyncio.Future[T]:
         """``loop.run_in_executor(self, fn, *args)`` through the loop's bridge."""
-        return self._core.run(loop, fn, args, None, False, self._tracker)
+        if self._room is None:
+            return self._core.run(loop, fn, args, None, False, self._tracker)
+        return self._run_placed(loop, fn, args, {})
+
+    def _run_placed(
+        self, loop: asyncio.AbstractEventLoop, fn: Callable[..., T], args: Tuple[Any, ...], kwargs: Dict[str, Any]
+    ) -> asyncio.Future[T]:
+        """``run`` under ``max_queued``: at once if there is room, else once
+        a place is granted, without blocking the loop."""
+        room = self._room
+        assert room is not None
+
+        def start() -> asyncio.Future[T]:
+            placed = Placed(room, fn, args, kwargs)
+            future = self._core.run(loop, placed, (), None, False, self._tracker)
+            # A call cancelled before it starts gives its place back here.
+            future.add_done_callback(placed.leave)
+            return future
+
+        if not self._is_open():
+            return self._core.run(loop, fn, args, kwargs or None, False, self._tracker)  # refuses
+        waiting = loop.create_future()
+        request = RoomRequest(room, loop, waiting, start)
+        if room.request(request):
+            request.granted()
+        else:
+            waiting.add_done_callback(lambda _: room.withdraw(request))
+        return waiting
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         room = self._room
@@ -183,10 +218,10 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         spawned, retired, panicked, bridged (asyncio completions), and
         ran_inline (tasks a waiting worker ran itself, see ``_nested.py``;
         their queued jobs still count as completed), and waiting_submitters
-        (waiting for room under ``max_queued``)."""
+        (threads and coroutines waiting for room under ``max_queued``)."""
         stats = self._core.stats()
         stats["ran_inline"] = self._ran_inline
-        stats["waiting_submitters"] = 0 if self._room is None else self._room.waiting
+        stats["waiting_submitters"] = 0 if self._room is None else self._room.waiting_submitters
         return stats
 
     def _count_inline_run(self) -> None:

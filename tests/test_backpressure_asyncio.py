@@ -1,0 +1,129 @@
+"""``max_queued`` from asyncio: ``pool.run`` and ``run_in_executor`` wait
+for room without blocking the loop, first come first served, on the stock
+loop and uvloop (see ``stealpool/_backpressure.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+import stealpool
+
+BOUND = 60.0
+
+
+async def held_pool(pool):
+    """Holds the pool's only worker until the returned event is set."""
+    release = threading.Event()
+    started = threading.Event()
+
+    def hold():
+        started.set()
+        release.wait(BOUND)
+
+    pool.submit(hold)
+    # Polled: the loop's default executor may be this very pool.
+    for _ in range(int(BOUND / 0.01)):
+        if started.is_set():
+            return release
+        await asyncio.sleep(0.01)
+    raise AssertionError("the holding task never started")
+
+
+async def until_waiting(pool, count):
+    for _ in range(int(BOUND / 0.01)):
+        if pool.stats()["waiting_submitters"] == count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(pool.stats())
+
+
+def test_run_waits_for_room_first_come_first_served_without_blocking_the_loop(run):
+    order = []
+
+    async def main():
+        with stealpool.ThreadPoolExecutor(max_workers=1, max_queued=1) as pool:
+            release = await held_pool(pool)
+            calls = [asyncio.ensure_future(pool.run(order.append, i)) for i in range(4)]
+            # One holds the only place; three wait, and the loop still runs.
+            await until_waiting(pool, 3)
+            release.set()
+            await asyncio.gather(*calls)
+            assert pool.stats()["waiting_submitters"] == 0
+
+    run(main)
+    assert order == [0, 1, 2, 3]
+
+
+def test_a_call_cancelled_while_waiting_for_room_leaves_no_trace(run):
+    ran = []
+
+    async def main():
+        with stealpool.ThreadPoolExecutor(max_workers=1, max_queued=1) as pool:
+            release = await held_pool(pool)
+            first = asyncio.ensure_future(pool.run(ran.append, "first"))
+            cancelled = asyncio.ensure_future(pool.run(ran.append, "cancelled"))
+            await until_waiting(pool, 1)
+            cancelled.cancel()
+            await until_waiting(pool, 0)
+            release.set()
+            await first
+            with pytest.raises(asyncio.CancelledError):
+                await cancelled
+            # Its place was never lost: the next call gets one at once.
+            assert pool.submit_nowait(ran.append, "after").result(BOUND) is None
+
+    run(main)
+    assert ran == ["first", "after"]
+
+
+def test_shutdown_wakes_waiting_coroutines_with_the_stdlib_error(run):
+    async def main():
+        pool = stealpool.ThreadPoolExecutor(max_workers=1, max_queued=1)
+        release = await held_pool(pool)
+        pool.submit(pow, 2, 0)
+        waiting = [asyncio.ensure_future(pool.run(pow, 2, i)) for i in range(3)]
+        await until_waiting(pool, 3)
+        pool.shutdown(wait=False)
+        outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+        assert [str(error) for error in outcomes] == ["cannot schedule new futures after shutdown"] * 3
+        release.set()
+        pool.shutdown()
+
+    run(main)
+
+
+def test_run_in_executor_on_an_installed_loop_waits_for_room(run):
+    order = []
+
+    async def main():
+        pool = stealpool.install(max_workers=1, max_queued=1)
+        loop = asyncio.get_running_loop()
+        release = await held_pool(pool)
+        calls = [loop.run_in_executor(None, order.append, i) for i in range(3)]
+        await until_waiting(pool, 2)
+        release.set()
+        await asyncio.gather(*calls)
+
+    run(main)
+    assert order == [0, 1, 2]
+
+
+def test_run_keeps_the_callers_context_when_it_waited(run):
+    import contextvars
+
+    variable = contextvars.ContextVar("variable")
+
+    async def main():
+        with stealpool.ThreadPoolExecutor(max_workers=1, max_queued=1) as pool:
+            release = await held_pool(pool)
+            variable.set("caller")
+            first = asyncio.ensure_future(pool.run(variable.get))
+            waited = asyncio.ensure_future(pool.run(variable.get))
+            await until_waiting(pool, 1)
+            release.set()
+            return await first, await waited
+
+    assert run(main) == ("caller", "caller")
