@@ -318,7 +318,7 @@ def test_only_takes_commas_and_repeats_in_given_order() -> None:
 def test_workload_names_are_the_documented_ones() -> None:
     assert set(WORKLOADS) == {
         "roundtrip", "burst", "anyio_roundtrip", "anyio_burst", "submit", "map", "sha256", "grain",
-        "sleep_fanout", "gil_stall", "memory", "floor", "web",
+        "sleep_fanout", "gil_stall", "memory", "floor", "web", "nested_fib", "backpressure",
     }
 
 

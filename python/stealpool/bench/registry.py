@@ -6,9 +6,11 @@ from typing import Callable, Dict, List
 
 from .anyio_workloads import run_anyio_burst, run_anyio_roundtrip
 from .async_workloads import run_burst, run_floor, run_roundtrip
+from .backpressure import run_backpressure
 from .context import BenchContext
 from .hashing import run_grain, run_sha256
 from .memory import run_memory
+from .nested_fib import run_nested_fib
 from .pool_workloads import run_gil_stall, run_map, run_sleep_fanout, run_submit
 from .results import Row
 from .web_workload import run_web
@@ -29,4 +31,6 @@ WORKLOADS: Dict[str, Workload] = {
     "memory": run_memory,
     "floor": run_floor,
     "web": run_web,
+    "nested_fib": run_nested_fib,
+    "backpressure": run_backpressure,
 }
