@@ -25,9 +25,10 @@ Outside a worker of the pool nothing changes.
 from __future__ import annotations
 
 import contextvars
+import functools
 import threading
 import weakref
-from concurrent.futures import _base
+from concurrent.futures import InvalidStateError, _base
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 if TYPE_CHECKING:
@@ -101,9 +102,15 @@ def run_inline(future: Future) -> None:
     try:
         result = contextvars.copy_context().run(inline)
     except BaseException as exc:  # as the stdlib's worker: everything lands on the future
-        future.set_exception(exc)
+        resolve = functools.partial(future.set_exception, exc)
     else:
-        future.set_result(result)
+        resolve = functools.partial(future.set_result, result)
+    try:
+        resolve()
+    except InvalidStateError:
+        # The pool broke meanwhile and failed the still-queued job's future
+        # with BrokenThreadPool, as it fails every queued task: that stands.
+        pass
 
 
 class HelpingEvent(threading.Event):
