@@ -241,6 +241,31 @@ def test_failed_initializer_breaks_the_pool_like_the_stdlib(caplog):
     pool.shutdown()
 
 
+def test_a_failed_initializer_breaks_the_pool_even_once_the_executor_is_gone(caplog):
+    # The stdlib's worker breaks the pool through its executor, if that still
+    # exists; without it, queued work would wait forever (and a pool that
+    # replaces workers would start one after another, each failing).
+    runs = []
+    release = threading.Event()
+
+    def failing_initializer():
+        runs.append(1)
+        release.wait(10)
+        raise ValueError("no")
+
+    pool = stealpool.ThreadPoolExecutor(max_workers=2, initializer=failing_initializer)
+    futures = [pool.submit(noop) for _ in range(5)]
+    assert pool.stats()["spawned"] >= 1
+    del pool
+    gc.collect()
+    with caplog.at_level(logging.CRITICAL, logger="concurrent.futures"):
+        release.set()
+        for future in futures:
+            with pytest.raises(BrokenThreadPool):
+                future.result(timeout=10)
+    assert 1 <= len(runs) <= 2
+
+
 def test_threads_are_named_by_prefix_everywhere():
     records = []
 

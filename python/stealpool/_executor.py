@@ -15,8 +15,6 @@ from ._worker_threads import WorkerThread, on_worker_exit, on_worker_start, run_
 
 T = TypeVar("T")
 
-_BROKEN_BY_INITIALIZER = "A thread initializer failed, the thread pool is not usable anymore"
-
 
 def default_max_workers() -> int:
     """The stdlib's default on the running Python."""
@@ -66,7 +64,7 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         this = weakref.ref(self)
         initialize = None
         if self._initializer is not None:
-            initialize = functools.partial(run_initializer, this, self._initializer, self._initargs)
+            initialize = functools.partial(run_initializer, self._initializer, self._initargs)
         return _core.Core(
             self._max_workers,
             self._thread_name_prefix,
@@ -118,9 +116,6 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     @property
     def _shutdown(self) -> bool:  # type: ignore[override]
         return self._core.is_shut_down
-
-    def _initializer_failed(self) -> None:
-        self._core.break_pool(_BROKEN_BY_INITIALIZER)
 
     def _reset_after_fork(self) -> None:
         old = self._core

@@ -57,22 +57,16 @@ def on_worker_start(executor_ref: weakref.ref[ThreadPoolExecutor], handle: Worke
         sys.setprofile(profile_hook)
 
 
-def run_initializer(
-    executor_ref: weakref.ref[ThreadPoolExecutor],
-    initializer: Callable[..., object],
-    initargs: Tuple[Any, ...],
-) -> bool:
-    """Runs the pool's initializer on a new worker; False stops the worker
-    (the pool is broken). What it leaves in the worker's context is seen by
+def run_initializer(initializer: Callable[..., object], initargs: Tuple[Any, ...]) -> bool:
+    """Runs the pool's initializer on a new worker. False: it failed, and the
+    worker breaks the pool (queued and later work fail with
+    ``BrokenThreadPool``). What it leaves in the worker's context is seen by
     every task that worker runs."""
     try:
         initializer(*initargs)
     except BaseException:
         # Exactly as the stdlib's worker reports a failed initializer.
         _base.LOGGER.critical("Exception in initializer:", exc_info=True)
-        executor = executor_ref()
-        if executor is not None:
-            executor._initializer_failed()
         return False
     return True
 

@@ -2,13 +2,14 @@
 //! life (so its thread state, and `threading.local` data, persist across
 //! tasks), detached only while it spins or parks waiting for work.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
+use super::core::{break_pool, BROKEN_BY_INITIALIZER};
 use super::guarded_call;
 use super::worker_thread::PyWorkerHandle;
 use crate::scheduler::{ThreadMain, WorkerContext};
@@ -18,11 +19,14 @@ pub(crate) struct WorkerHooks {
     /// `on_start(handle)` registers the thread with `threading`; the thread
     /// counts as started once it returns.
     pub on_start: Py<PyAny>,
-    /// `initialize() -> bool` runs the pool's initializer; false: the pool
-    /// is broken, stop.
+    /// `initialize() -> bool` runs the pool's initializer; false: it failed,
+    /// and the worker breaks the pool (whether or not its executor object
+    /// still exists) and stops.
     pub initialize: Option<Py<PyAny>>,
     /// `on_exit()` unregisters the thread.
     pub on_exit: Py<PyAny>,
+    /// The pool's broken state, shared with its `Core`.
+    pub broken: Arc<OnceLock<String>>,
 }
 
 pub(crate) fn python_worker_main(hooks: WorkerHooks) -> ThreadMain {
@@ -49,7 +53,11 @@ pub(crate) fn python_worker_main(hooks: WorkerHooks) -> ThreadMain {
             };
             match ready {
                 Ok(true) => serve(py, worker),
-                Ok(false) => {}
+                Ok(false) => break_pool(
+                    &hooks.broken,
+                    BROKEN_BY_INITIALIZER.to_owned(),
+                    worker.shut_down_and_drain(),
+                ),
                 Err(error) => error.write_unraisable(py, None),
             }
             if let Err(error) =
