@@ -13,23 +13,41 @@ import math
 import subprocess
 import sys
 import threading
-from typing import Dict, List
 
 import pytest
-
-from stealpool.bench import cli, memory_probe, peers, plot, report
-from stealpool.bench.alternation import Turn, alternate, alternation_schedule
-from stealpool.bench.hashing import worker_counts
+from stealpool.bench import cli, memory, peers, plot, report
+from stealpool.bench.cli import WORKLOADS
+from stealpool.bench.context import DEFAULT, FULL, QUICK, Progress
+from stealpool.bench.hashing import split_evenly, worker_counts
 from stealpool.bench.loops import LoopHost, LoopKind
 from stealpool.bench.pool_workloads import ideal_sleep_seconds
-from stealpool.bench.process_limit import split_evenly
-from stealpool.bench.progress import Progress
-from stealpool.bench.registry import WORKLOADS
-from stealpool.bench.results import STDLIB, STEALPOOL, make_row
-from stealpool.bench.sizes import DEFAULT, FULL, QUICK
-from stealpool.bench.stats import HIGHER_IS_BETTER, LOWER_IS_BETTER, median, ratio_to_baseline
+from stealpool.bench.results import (
+    HIGHER_IS_BETTER,
+    LOWER_IS_BETTER,
+    STDLIB,
+    STEALPOOL,
+    Turn,
+    alternate,
+    alternation_schedule,
+    make_row,
+    median,
+    ratio_to_baseline,
+)
 
-ROW_KEYS = {"workload", "variant", "label", "unit", "better", "baseline", "medians", "ratios", "references", "samples", "params", "note"}
+ROW_KEYS = {
+    "workload",
+    "variant",
+    "label",
+    "unit",
+    "better",
+    "baseline",
+    "medians",
+    "ratios",
+    "references",
+    "samples",
+    "params",
+    "note",
+}
 REPORT_KEYS = {"schema", "machine", "settings", "ratio_convention", "peers", "notes", "rows"}
 
 FAKE_MACHINE = {
@@ -45,26 +63,39 @@ FAKE_MACHINE = {
 FAKE_SETTINGS = {"size": "default", "rounds": 3, "warmup_rounds": 1, "workloads": ["burst", "sha256"]}
 
 
-def sample_rows() -> List:
+def sample_rows() -> list:
     return [
         make_row(
-            "burst", "asyncio", "us/call", LOWER_IS_BETTER,
+            "burst",
+            "asyncio",
+            "us/call",
+            LOWER_IS_BETTER,
             {STEALPOOL: [10.0, 12.0, 11.0], STDLIB: [30.0, 33.0, 36.0], "anyio": [66.0, 60.0, 63.0]},
             params={"calls": 2000},
         ),
         make_row(
-            "sha256", "2 workers", "x serial", HIGHER_IS_BETTER,
+            "sha256",
+            "2 workers",
+            "x serial",
+            HIGHER_IS_BETTER,
             {STEALPOOL: [1.8, 1.9, 2.0], STDLIB: [1.5, 1.5, 1.6], "process limit": [2.0, 2.0, 2.0]},
-            references=["process limit"], params={"workers": 2}, note="serial 15 ms",
+            references=["process limit"],
+            params={"workers": 2},
+            note="serial 15 ms",
         ),
         make_row(
-            "floor", "asyncio", "us/call", LOWER_IS_BETTER,
-            {STEALPOOL: [12.0], "loop alone": [3.0]}, baseline=None, references=["loop alone"],
+            "floor",
+            "asyncio",
+            "us/call",
+            LOWER_IS_BETTER,
+            {STEALPOOL: [12.0], "loop alone": [3.0]},
+            baseline=None,
+            references=["loop alone"],
         ),
     ]
 
 
-def sample_report() -> Dict:
+def sample_report() -> dict:
     return report.build_report(sample_rows(), FAKE_MACHINE, FAKE_SETTINGS, ["hypertile not importable: skipped"])
 
 
@@ -168,7 +199,7 @@ def test_schedule_rejects_nonsense(rounds, warmup, names) -> None:
 
 
 def test_alternate_calls_in_schedule_order_and_drops_warmup() -> None:
-    calls: List[str] = []
+    calls: list[str] = []
     counter = {"A": 0, "B": 0}
 
     def contender(name: str):
@@ -179,9 +210,11 @@ def test_alternate_calls_in_schedule_order_and_drops_warmup() -> None:
 
         return sample
 
-    rounds_seen: List[tuple] = []
+    rounds_seen: list[tuple] = []
     samples = alternate(
-        {"A": contender("A"), "B": contender("B")}, rounds=2, warmup=1,
+        {"A": contender("A"), "B": contender("B")},
+        rounds=2,
+        warmup=1,
         on_round=lambda index, total, measured: rounds_seen.append((index, total, measured)),
     )
     assert calls == ["A", "B", "A", "B", "A", "B"]
@@ -283,7 +316,10 @@ def test_format_value(value, text) -> None:
 
 def test_plot_series() -> None:
     data = sample_report()
-    assert plot.ratio_series(data)[STEALPOOL] == {"burst [asyncio]": pytest.approx(3.0), "sha256 [2 workers]": pytest.approx(1.9 / 1.5)}
+    assert plot.ratio_series(data)[STEALPOOL] == {
+        "burst [asyncio]": pytest.approx(3.0),
+        "sha256 [2 workers]": pytest.approx(1.9 / 1.5),
+    }
     scaling = plot.scaling_series(data)
     assert scaling[STEALPOOL] == [[2, 1.9]]
     assert scaling["process limit"] == [[2, 2.0]]
@@ -317,8 +353,19 @@ def test_only_takes_commas_and_repeats_in_given_order() -> None:
 
 def test_workload_names_are_the_documented_ones() -> None:
     assert set(WORKLOADS) == {
-        "roundtrip", "burst", "anyio_roundtrip", "anyio_burst", "submit", "map", "sha256", "grain",
-        "sleep_fanout", "gil_stall", "memory", "floor", "web",
+        "roundtrip",
+        "burst",
+        "anyio_roundtrip",
+        "anyio_burst",
+        "submit",
+        "map",
+        "sha256",
+        "grain",
+        "sleep_fanout",
+        "gil_stall",
+        "memory",
+        "floor",
+        "web",
     }
 
 
@@ -361,7 +408,7 @@ def test_progress_goes_to_its_stream_not_stdout(capsys) -> None:
 
 
 def test_loop_host_runs_samples_on_its_own_loop_and_closes() -> None:
-    seen: List[object] = []
+    seen: list[object] = []
 
     async def body(call, size: int) -> None:
         seen.append((threading.current_thread().name, size, await call(lambda: "ran")))
@@ -403,7 +450,7 @@ def test_stealpool_peers_install_stealpool_and_the_stdlib_ones_do_not() -> None:
     for peer in peers.available_async_peers()[0]:
         if peer.name == "hypertile":
             continue
-        kinds: List[str] = []
+        kinds: list[str] = []
         host = LoopHost(LoopKind("asyncio", asyncio.new_event_loop), peer.prepare, peer.name)
         try:
             host.time(executor_kind, 0)
@@ -415,7 +462,7 @@ def test_stealpool_peers_install_stealpool_and_the_stdlib_ones_do_not() -> None:
 
 @pytest.mark.parametrize("peer", [STDLIB, STEALPOOL])
 def test_memory_probe_queues_every_task_behind_blocked_workers(peer) -> None:
-    result = memory_probe.measure(peer, tasks=500, workers=2)
+    result = memory.measure(peer, tasks=500, workers=2)
     assert result["queued"] == 500  # none ran early: the workers really were blocked
     assert result["tasks"] == 500
     if sys.platform.startswith("linux"):
@@ -428,7 +475,9 @@ def test_memory_probe_queues_every_task_behind_blocked_workers(peer) -> None:
 def test_quick_burst_json_smoke() -> None:
     finished = subprocess.run(
         [sys.executable, "-m", "stealpool.bench", "--quick", "--only", "burst", "--json"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert finished.returncode == 0, finished.stderr
     data = json.loads(finished.stdout)

@@ -7,7 +7,7 @@ benchmark runs, so a missing package costs nothing but an error message.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any
 
 from .results import STDLIB, STEALPOOL
 
@@ -21,13 +21,13 @@ def require_matplotlib() -> None:
         import matplotlib  # noqa: F401
     except ImportError as exc:
         raise PlotUnavailable(
-            "--plot needs matplotlib, which does not import here ({}): pip install matplotlib".format(exc)
+            f"--plot needs matplotlib, which does not import here ({exc}): pip install matplotlib"
         ) from None
 
 
-def ratio_series(report: Dict[str, Any]) -> Dict[str, Dict[str, float]]:
+def ratio_series(report: dict[str, Any]) -> dict[str, dict[str, float]]:
     """peer -> {row label: ratio to stdlib}, rows without ratios left out."""
-    series: Dict[str, Dict[str, float]] = {}
+    series: dict[str, dict[str, float]] = {}
     for row in report["rows"]:
         for peer, ratio in row["ratios"].items():
             if ratio is not None:
@@ -35,17 +35,19 @@ def ratio_series(report: Dict[str, Any]) -> Dict[str, Dict[str, float]]:
     return series
 
 
-def scaling_series(report: Dict[str, Any]) -> Dict[str, List[List[float]]]:
+def scaling_series(report: dict[str, Any]) -> dict[str, list[list[float]]]:
     """peer -> [[workers, speedup], ...] from the sha256 rows, by worker count."""
-    series: Dict[str, List[List[float]]] = {}
-    rows = sorted((row for row in report["rows"] if row["workload"] == "sha256"), key=lambda row: row["params"]["workers"])
+    series: dict[str, list[list[float]]] = {}
+    rows = sorted(
+        (row for row in report["rows"] if row["workload"] == "sha256"), key=lambda row: row["params"]["workers"]
+    )
     for row in rows:
         for peer, speedup in row["medians"].items():
             series.setdefault(peer, []).append([row["params"]["workers"], speedup])
     return series
 
 
-def draw(report: Dict[str, Any], path: str) -> None:
+def draw(report: dict[str, Any], path: str) -> None:
     require_matplotlib()
     import matplotlib
 
@@ -63,17 +65,19 @@ def draw(report: Dict[str, Any], path: str) -> None:
     for index, peer in enumerate(peers):
         values = ratios.get(peer, {})
         positions = [position + index * bar_height for position, label in enumerate(labels) if label in values]
-        ratio_axes.barh(positions, [values[label] for label in labels if label in values], height=bar_height, label=peer)
+        ratio_axes.barh(
+            positions, [values[label] for label in labels if label in values], height=bar_height, label=peer
+        )
     ratio_axes.axvline(1.0, color="black", linewidth=1)
     ratio_axes.set_yticks([position + 0.4 - bar_height / 2 for position in range(len(labels))])
     ratio_axes.set_yticklabels(labels)
     ratio_axes.invert_yaxis()
     ratio_axes.set_xscale("log")
     # Plain "2x" ticks: ratios read as multiples, not as powers of ten.
-    times = FuncFormatter(lambda value, _: "{:g}x".format(value))
+    times = FuncFormatter(lambda value, _: f"{value:g}x")
     ratio_axes.xaxis.set_major_formatter(times)
     ratio_axes.xaxis.set_minor_formatter(times)
-    ratio_axes.set_xlabel("ratio to {} (> 1: faster)".format(STDLIB))
+    ratio_axes.set_xlabel(f"ratio to {STDLIB} (> 1: faster)")
     ratio_axes.set_title("Each peer against the stdlib")
     ratio_axes.legend(fontsize="small")
 
@@ -91,8 +95,11 @@ def draw(report: Dict[str, Any], path: str) -> None:
     scaling_axes.set_title("sha256 of 1 MiB pieces")
 
     machine = report["machine"]
-    figure.suptitle("stealpool.bench, {} {}, {} CPUs, {}".format(
-        machine["implementation"], machine["python"], machine["cpu_count"], machine["date"]))
+    figure.suptitle(
+        "stealpool.bench, {} {}, {} CPUs, {}".format(
+            machine["implementation"], machine["python"], machine["cpu_count"], machine["date"]
+        )
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)

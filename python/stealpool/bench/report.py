@@ -1,4 +1,4 @@
-"""The report: a plain-text table for people, JSON for programs.
+"""The report: the machine it was made on, a plain-text table for people, JSON for programs.
 
 JSON shape (``--json``; ``schema`` changes when this shape does)::
 
@@ -33,8 +33,12 @@ JSON shape (``--json``; ``schema`` changes when this shape does)::
 
 from __future__ import annotations
 
+import datetime
 import json
-from typing import Any, Dict, List, Optional, Sequence
+import os
+import platform
+from collections.abc import Sequence
+from typing import Any
 
 from .results import STDLIB, STEALPOOL, Row
 
@@ -46,8 +50,10 @@ RATIO_CONVENTION = (
 )
 
 PEER_DESCRIPTIONS = {
-    STEALPOOL: "async rows: loop.run_in_executor(None, f) after stealpool.install(); sync rows: stealpool.ThreadPoolExecutor",
-    STDLIB: "async rows: loop.run_in_executor(None, f) on a plain loop; sync rows: concurrent.futures.ThreadPoolExecutor",
+    STEALPOOL: "async rows: loop.run_in_executor(None, f) after stealpool.install(); "
+    "sync rows: stealpool.ThreadPoolExecutor",
+    STDLIB: "async rows: loop.run_in_executor(None, f) on a plain loop; "
+    "sync rows: concurrent.futures.ThreadPoolExecutor",
     "pool.run": "pool.run(f) on the executor stealpool.install() returned",
     "to_thread+install": "asyncio.to_thread(f) after stealpool.install(); compare with asyncio.to_thread",
     "asyncio.to_thread": "asyncio.to_thread(f) on a plain loop",
@@ -59,12 +65,74 @@ PEER_DESCRIPTIONS = {
 }
 
 # Columns after workload/unit/stealpool/stdlib/ratio; unknown peers follow in row order.
-OTHER_COLUMN_ORDER = ["pool.run", "to_thread+install", "asyncio.to_thread", "anyio", "hypertile", "serial", "process limit", "loop alone"]
+OTHER_COLUMN_ORDER = [
+    "pool.run",
+    "to_thread+install",
+    "asyncio.to_thread",
+    "anyio",
+    "hypertile",
+    "serial",
+    "process limit",
+    "loop alone",
+]
 RATIO_HEADER = "ratio(>1=faster)"
 MISSING = "-"
 
 
-def build_report(rows: Sequence[Row], machine: Dict[str, Any], settings: Dict[str, Any], notes: Sequence[str]) -> Dict[str, Any]:
+def _version_of(distribution: str) -> str | None:
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+    except ImportError:
+        return None
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None
+
+
+def _cpu_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def _load_average() -> float | None:
+    # A busy machine skews every number; the reader should know it was busy.
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+def describe_machine() -> dict[str, object]:
+    import stealpool
+
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "load_average_1min": _load_average(),
+        "versions": {
+            "stealpool": stealpool.__version__,
+            "uvloop": _version_of("uvloop"),
+            "anyio": _version_of("anyio"),
+            "hypertile": _version_of("hypertile"),
+        },
+    }
+
+
+def build_report(
+    rows: Sequence[Row], machine: dict[str, Any], settings: dict[str, Any], notes: Sequence[str]
+) -> dict[str, Any]:
     """The JSON-shaped report that both renderings and the plot read."""
     peers_seen = {name for row in rows for name in row.medians}
     return {
@@ -78,30 +146,30 @@ def build_report(rows: Sequence[Row], machine: Dict[str, Any], settings: Dict[st
     }
 
 
-def render_json(report: Dict[str, Any]) -> str:
+def render_json(report: dict[str, Any]) -> str:
     return json.dumps(report, indent=2, sort_keys=False)
 
 
-def format_value(value: Optional[float]) -> str:
+def format_value(value: float | None) -> str:
     """Three significant figures without exponents: cells line up and read at a glance."""
     if value is None or value != value:
         return MISSING
     magnitude = abs(value)
     if magnitude >= 100:
-        return "{:.0f}".format(value)
+        return f"{value:.0f}"
     if magnitude >= 10:
-        return "{:.1f}".format(value)
+        return f"{value:.1f}"
     if magnitude >= 1:
-        return "{:.2f}".format(value)
-    return "{:.3f}".format(value)
+        return f"{value:.2f}"
+    return f"{value:.3f}"
 
 
-def format_ratio(ratio: Optional[float]) -> str:
-    return MISSING if ratio is None else "{:.2f}x".format(ratio)
+def format_ratio(ratio: float | None) -> str:
+    return MISSING if ratio is None else f"{ratio:.2f}x"
 
 
-def other_columns(rows: Sequence[Dict[str, Any]]) -> List[str]:
-    seen: List[str] = []
+def other_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
+    seen: list[str] = []
     for row in rows:
         for name in row["medians"]:
             if name not in (STEALPOOL, STDLIB) and name not in seen:
@@ -110,7 +178,7 @@ def other_columns(rows: Sequence[Dict[str, Any]]) -> List[str]:
     return known + [name for name in seen if name not in OTHER_COLUMN_ORDER]
 
 
-def _other_cell(row: Dict[str, Any], name: str) -> str:
+def _other_cell(row: dict[str, Any], name: str) -> str:
     if name not in row["medians"]:
         return MISSING
     value = format_value(row["medians"][name])
@@ -119,7 +187,7 @@ def _other_cell(row: Dict[str, Any], name: str) -> str:
     return value
 
 
-def table_cells(report: Dict[str, Any]) -> List[List[str]]:
+def table_cells(report: dict[str, Any]) -> list[list[str]]:
     """Header row then one row of cells per report row."""
     rows = report["rows"]
     others = other_columns(rows)
@@ -140,7 +208,7 @@ def table_cells(report: Dict[str, Any]) -> List[List[str]]:
     return cells
 
 
-def header_lines(report: Dict[str, Any]) -> List[str]:
+def header_lines(report: dict[str, Any]) -> list[str]:
     machine = report["machine"]
     settings = report["settings"]
     versions = machine.get("versions", {})
@@ -149,29 +217,37 @@ def header_lines(report: Dict[str, Any]) -> List[str]:
             versions.get("stealpool"), machine["implementation"], machine["python"], machine["date"]
         ),
         "machine: {} ({}), {} CPUs{}{}".format(
-            machine["platform"], machine["machine"], machine["cpu_count"],
+            machine["platform"],
+            machine["machine"],
+            machine["cpu_count"],
             ", " + machine["cpu_model"] if machine.get("cpu_model") else "",
-            "" if machine.get("load_average_1min") is None else ", load average {} at start".format(machine["load_average_1min"]),
+            ""
+            if machine.get("load_average_1min") is None
+            else ", load average {} at start".format(machine["load_average_1min"]),
         ),
-        "peers: " + ", ".join("{} {}".format(name, version) for name, version in versions.items() if version and name != "stealpool"),
+        "peers: "
+        + ", ".join(f"{name} {version}" for name, version in versions.items() if version and name != "stealpool"),
         "size {}: {} measured rounds after {} warm-up, peers alternated within each round; cells are medians".format(
             settings["size"], settings["rounds"], settings["warmup_rounds"]
         ),
         report["ratio_convention"],
     ]
-    lines += ["  {:<20} {}".format(name, text) for name, text in report["peers"].items()]
+    lines += [f"  {name:<20} {text}" for name, text in report["peers"].items()]
     lines += ["note: " + note for note in report["notes"]]
     return lines
 
 
-def render_table(report: Dict[str, Any]) -> str:
+def render_table(report: dict[str, Any]) -> str:
     cells = table_cells(report)
     widths = [max(len(row[column]) for row in cells) for column in range(len(cells[0]))]
     # Numbers right-aligned so digits line up; the label, unit and note read left to right.
     left_aligned = {0, 1, len(widths) - 1}
 
-    def line(row: List[str]) -> str:
-        parts = [cell.ljust(width) if index in left_aligned else cell.rjust(width) for index, (cell, width) in enumerate(zip(row, widths))]
+    def line(row: list[str]) -> str:
+        parts = [
+            cell.ljust(width) if index in left_aligned else cell.rjust(width)
+            for index, (cell, width) in enumerate(zip(row, widths))
+        ]
         return "  ".join(parts).rstrip()
 
     rendered = header_lines(report) + [""]
