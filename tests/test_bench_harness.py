@@ -13,6 +13,7 @@ import math
 import subprocess
 import sys
 import threading
+from typing import Any
 
 import pytest
 from stealpool.bench import cli, memory, peers, plot, report
@@ -278,7 +279,7 @@ def test_table_header_states_machine_and_convention() -> None:
     assert "CPython 3.11.7" in header
     assert "2026-01-02T03:04:05+00:00" in header
     assert "Linux-test" in header and "2 CPUs" in header
-    assert "> 1 means stealpool is faster" in header
+    assert "above 1 means stealpool is faster" in header
     assert "hypertile not importable" in header
 
 
@@ -296,14 +297,66 @@ def test_table_columns_and_cells() -> None:
     assert floor[3] == report.MISSING and floor[4] == report.MISSING
 
 
-def test_table_lines_up() -> None:
-    lines = report.render_table(sample_report()).splitlines()
+@pytest.mark.parametrize("wide", [False, True])
+def test_table_lines_up(wide: bool) -> None:
+    lines = report.render_table(sample_report(), wide=wide).splitlines()
     start = next(index for index, line in enumerate(lines) if line.startswith("workload"))
     header, rule = lines[start], lines[start + 1]
     assert set(rule.replace(" ", "")) == {"-"}
     # Every column boundary in the rule falls where the header has its gaps.
     assert len(header) <= len(rule)
     assert len(lines) == start + 2 + 3
+
+
+def a_full_width_report() -> dict[str, Any]:
+    """Rows with the longest labels and every peer a default run shows."""
+    every_peer = {name: [50.0] for name in (STEALPOOL, STDLIB, *report.OTHER_COLUMN_ORDER[:5])}
+    rows = [
+        make_row("anyio_roundtrip", "asyncio", "us/call", LOWER_IS_BETTER, every_peer, note="x" * 80),
+        make_row("sleep_fanout", "64 workers", "x ideal", LOWER_IS_BETTER, {STEALPOOL: [1.1], STDLIB: [1.14]}),
+        make_row(
+            "grain",
+            "64 KiB",
+            "MB/s",
+            HIGHER_IS_BETTER,
+            {STEALPOOL: [1093.0], STDLIB: [1044.0], "serial": [1266.0], "process limit": [2524.0]},
+            references=["serial", "process limit"],
+        ),
+        make_row(
+            "floor",
+            "uvloop",
+            "us/call",
+            LOWER_IS_BETTER,
+            {STEALPOOL: [6.89], "loop alone": [3.94]},
+            baseline=None,
+            references=["loop alone"],
+        ),
+    ]
+    machine = dict(FAKE_MACHINE, platform="Linux-6.18.44-fc-v657-x86_64-with-glibc2.36", load_average_1min=0.79)
+    return report.build_report(rows, machine, FAKE_SETTINGS, ["hypertile not importable (" + "y" * 120 + "): skipped"])
+
+
+def test_default_table_fits_a_100_column_terminal_and_wide_has_the_rest() -> None:
+    data = a_full_width_report()
+    narrow = report.render_table(data)
+    wide = report.render_table(data, wide=True)
+    assert max(len(line) for line in narrow.splitlines()) <= report.NARROW_WIDTH
+    assert max(len(line) for line in wide.splitlines()) > report.NARROW_WIDTH
+    assert "hypertile" not in narrow.split("\n\nworkload")[1]  # a peer column only --wide shows
+    assert "hypertile" in wide.split("\n\nworkload")[1]
+
+
+def test_default_table_puts_stealpool_next_to_each_rows_baseline() -> None:
+    anyio_row = make_row(
+        "anyio_burst", "asyncio", "us/call", LOWER_IS_BETTER, {STEALPOOL: [30.0], "anyio": [60.0]}, baseline="anyio"
+    )
+    data = report.build_report([*sample_rows(), anyio_row], FAKE_MACHINE, FAKE_SETTINGS, [])
+    header, burst, sha256, floor, anyio_burst = report.narrow_cells(data)
+    assert header == ["workload", "unit (better)", STEALPOOL, "against", "median", "ratio", "process limit"]
+    assert burst == ["burst [asyncio]", "us/call (lower)", "11.0", STDLIB, "33.0", "3.00x", report.MISSING]
+    assert sha256[3:] == [STDLIB, "1.50", "1.27x", "2.00"]
+    assert floor[3:] == ["loop alone", "3.00", report.MISSING, report.MISSING]  # no baseline: no ratio
+    assert anyio_burst[3:6] == ["anyio", "60.0", "2.00x"]
 
 
 @pytest.mark.parametrize(
@@ -323,6 +376,14 @@ def test_plot_series() -> None:
     scaling = plot.scaling_series(data)
     assert scaling[STEALPOOL] == [[2, 1.9]]
     assert scaling["process limit"] == [[2, 2.0]]
+
+
+@pytest.mark.parametrize("low, high", [(0.48, 11.05), (1.0, 1.0), (0.91, 4.4), (0.03, 250.0), (1.5, 2.5)])
+def test_plot_ticks_span_the_ratios_twice_apart_with_1x(low: float, high: float) -> None:
+    ticks = plot.ratio_ticks(low, high)
+    assert 1.0 in ticks
+    assert ticks[0] <= low and ticks[-1] >= high
+    assert all(later / earlier >= 2 for earlier, later in zip(ticks, ticks[1:]))  # labels cannot touch
 
 
 # --- command line ----------------------------------------------------------
@@ -383,6 +444,18 @@ def test_bad_arguments_exit_with_usage(argv, capsys) -> None:
 def test_json_and_plot_flags() -> None:
     args = cli.parse_args(["--json", "--plot", "out.png"])
     assert args.json and args.plot == "out.png"
+    assert not args.wide and cli.parse_args(["--wide"]).wide
+
+
+def test_plot_is_written_where_the_command_ran_and_says_its_full_path(monkeypatch, tmp_path, capsys) -> None:
+    drawn: list[str] = []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "require_matplotlib", lambda: None)
+    monkeypatch.setattr(cli, "run_workloads", lambda *args: sample_report())
+    monkeypatch.setattr(cli, "draw", lambda data, path: drawn.append(path))
+    assert cli.main(["--quick", "--only", "burst", "--plot", "out.png"]) == 0
+    assert drawn == ["out.png"]
+    assert "plot written to {}".format(tmp_path / "out.png") in capsys.readouterr().err
 
 
 def test_plot_without_matplotlib_says_how_to_get_it(monkeypatch, capsys) -> None:

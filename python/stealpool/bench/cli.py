@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print JSON instead of the table (shape: stealpool.bench.report)"
     )
     parser.add_argument(
+        "--wide",
+        action="store_true",
+        help="the full table: every peer's column and each row's note (about 250 columns)",
+    )
+    parser.add_argument(
         "--plot", metavar="FILE.png", help="also draw ratios and sha256 scaling into FILE.png (needs matplotlib)"
     )
     return parser
@@ -133,9 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
         sys.stderr.flush()
         os._exit(3)
-    print(render_json(report) if args.json else render_table(report))
+    print(render_json(report) if args.json else render_table(report, wide=args.wide))
     if args.plot:
         draw(report, args.plot)
-        progress.note(f"plot written to {args.plot}")
+        progress.note(f"plot written to {os.path.abspath(args.plot)}")
     progress.note(f"finished in {progress.elapsed():.1f}s")
     return 0

@@ -7,6 +7,7 @@ benchmark runs, so a missing package costs nothing but an error message.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .results import STDLIB, STEALPOOL
@@ -47,13 +48,30 @@ def scaling_series(report: dict[str, Any]) -> dict[str, list[list[float]]]:
     return series
 
 
+def ratio_ticks(low: float, high: float) -> list[float]:
+    """1-2-5 steps (0.5x, 1x, 2x, 5x, 10x ...) from below ``low`` to above ``high``, 1x always in.
+
+    At least twice apart, so on a log axis their labels never run into each other.
+    """
+    low, high = min(low, 1.0), max(high, 1.0)
+    ticks: list[float] = []
+    decade = 10.0 ** math.floor(math.log10(low))
+    while not ticks or ticks[-1] < high:
+        for step in (1.0, 2.0, 5.0):
+            tick = round(decade * step, 12)
+            if tick * 2.5 > low and (not ticks or ticks[-1] < high):
+                ticks.append(tick)
+        decade *= 10
+    return ticks
+
+
 def draw(report: dict[str, Any], path: str) -> None:
     require_matplotlib()
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display needed, none opened
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
     ratios = ratio_series(report)
     scaling = scaling_series(report)
@@ -65,21 +83,24 @@ def draw(report: dict[str, Any], path: str) -> None:
     for index, peer in enumerate(peers):
         values = ratios.get(peer, {})
         positions = [position + index * bar_height for position, label in enumerate(labels) if label in values]
-        ratio_axes.barh(
-            positions, [values[label] for label in labels if label in values], height=bar_height, label=peer
-        )
+        # Bars grow from 1x, so a peer slower than the baseline points left of the line.
+        widths = [values[label] - 1.0 for label in labels if label in values]
+        ratio_axes.barh(positions, widths, left=1.0, height=bar_height, label=peer)
     ratio_axes.axvline(1.0, color="black", linewidth=1)
     ratio_axes.set_yticks([position + 0.4 - bar_height / 2 for position in range(len(labels))])
     ratio_axes.set_yticklabels(labels)
     ratio_axes.invert_yaxis()
     ratio_axes.set_xscale("log")
+    every_ratio = [value for values in ratios.values() for value in values.values()] or [1.0]
+    ticks = ratio_ticks(min(every_ratio), max(every_ratio))
+    ratio_axes.set_xlim(ticks[0], ticks[-1])
     # Plain "2x" ticks: ratios read as multiples, not as powers of ten.
-    times = FuncFormatter(lambda value, _: f"{value:g}x")
-    ratio_axes.xaxis.set_major_formatter(times)
-    ratio_axes.xaxis.set_minor_formatter(times)
-    ratio_axes.set_xlabel(f"ratio to {STDLIB} (> 1: faster)")
-    ratio_axes.set_title("Each peer against the stdlib")
-    ratio_axes.legend(fontsize="small")
+    ratio_axes.xaxis.set_major_locator(FixedLocator(ticks))
+    ratio_axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}x"))
+    ratio_axes.xaxis.set_minor_locator(NullLocator())
+    ratio_axes.set_xlabel("ratio to the row's baseline (> 1: faster, < 1: slower)")
+    ratio_axes.set_title(f"Each peer against the baseline ({STDLIB}; stock anyio in anyio_* and web)")
+    ratio_axes.legend(fontsize="small", loc="best")
 
     if scaling:
         for peer, points in scaling.items():

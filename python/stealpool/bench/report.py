@@ -37,7 +37,8 @@ import datetime
 import json
 import os
 import platform
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from .results import STDLIB, STEALPOOL, Row
@@ -45,9 +46,11 @@ from .results import STDLIB, STEALPOOL, Row
 SCHEMA = "stealpool.bench/1"
 
 RATIO_CONVENTION = (
-    "ratio = stealpool against stdlib; > 1 means stealpool is faster than the stdlib "
-    "(memory rows: uses less), < 1 slower. A peer's '(N.NNx)' is that peer's ratio to stdlib."
+    "ratio = stealpool's median against the baseline's: above 1 means stealpool is faster "
+    "(memory rows: uses less), below 1 slower. The baseline is the stdlib, or stock anyio in the "
+    "anyio_* and web rows, where stealpool is the same anyio call after install()."
 )
+WIDE_CONVENTION = "A peer's '(N.NNx)' is that peer's ratio to the row's baseline."
 
 PEER_DESCRIPTIONS = {
     STEALPOOL: "async rows: loop.run_in_executor(None, f) after stealpool.install(); "
@@ -77,6 +80,10 @@ OTHER_COLUMN_ORDER = [
 ]
 RATIO_HEADER = "ratio(>1=faster)"
 MISSING = "-"
+# The default table fits a terminal this wide; --wide shows every peer and note.
+NARROW_WIDTH = 100
+# The yardstick the default table keeps: what N cores can do at all.
+NARROW_REFERENCE = "process limit"
 
 
 def _version_of(distribution: str) -> str | None:
@@ -208,7 +215,37 @@ def table_cells(report: dict[str, Any]) -> list[list[str]]:
     return cells
 
 
-def header_lines(report: dict[str, Any]) -> list[str]:
+def _against(row: dict[str, Any]) -> str | None:
+    """What the default table puts stealpool next to: the baseline, else the first reference."""
+    if row["baseline"] is not None and row["baseline"] in row["medians"]:
+        return str(row["baseline"])
+    return next((name for name in row["references"] if name in row["medians"]), None)
+
+
+def narrow_cells(report: dict[str, Any]) -> list[list[str]]:
+    """The default table: stealpool, what its ratio is against, and the process limit where measured."""
+    rows = report["rows"]
+    with_limit = any(NARROW_REFERENCE in row["medians"] for row in rows)
+    cells = [["workload", "unit (better)", STEALPOOL, "against", "median", "ratio"]]
+    cells[0] += [NARROW_REFERENCE] if with_limit else []
+    for row in rows:
+        medians = row["medians"]
+        against = _against(row)
+        line = [
+            row["label"],
+            "{} ({})".format(row["unit"], row["better"]),
+            format_value(medians.get(STEALPOOL)),
+            against or MISSING,
+            format_value(None if against is None else medians[against]),
+            format_ratio(row["ratios"].get(STEALPOOL)),
+        ]
+        line += [format_value(medians.get(NARROW_REFERENCE))] if with_limit else []
+        cells.append(line)
+    return cells
+
+
+def header_lines(report: dict[str, Any], described: Collection[str] | None = None) -> list[str]:
+    """Machine, versions, settings, the ratio convention, the peers (those in ``described``, if given), notes."""
     machine = report["machine"]
     settings = report["settings"]
     versions = machine.get("versions", {})
@@ -232,16 +269,19 @@ def header_lines(report: dict[str, Any]) -> list[str]:
         ),
         report["ratio_convention"],
     ]
-    lines += [f"  {name:<20} {text}" for name, text in report["peers"].items()]
+    lines += [
+        f"  {name:<20} {text}" for name, text in report["peers"].items() if described is None or name in described
+    ]
     lines += ["note: " + note for note in report["notes"]]
     return lines
 
 
-def render_table(report: dict[str, Any]) -> str:
-    cells = table_cells(report)
+def render_table(report: dict[str, Any], wide: bool = False) -> str:
+    """The header and the table: every peer and note with ``wide``, else NARROW_WIDTH columns."""
+    cells = table_cells(report) if wide else narrow_cells(report)
     widths = [max(len(row[column]) for row in cells) for column in range(len(cells[0]))]
-    # Numbers right-aligned so digits line up; the label, unit and note read left to right.
-    left_aligned = {0, 1, len(widths) - 1}
+    # Numbers right-aligned so digits line up; the label, unit, names and note read left to right.
+    left_aligned = {0, 1, len(widths) - 1} if wide else {0, 1, 3}
 
     def line(row: list[str]) -> str:
         parts = [
@@ -250,7 +290,18 @@ def render_table(report: dict[str, Any]) -> str:
         ]
         return "  ".join(parts).rstrip()
 
-    rendered = header_lines(report) + [""]
+    if wide:
+        header = header_lines(report)
+        header.insert(header.index(report["ratio_convention"]) + 1, WIDE_CONVENTION)
+    else:
+        header = header_lines(report, described={cell for row in cells for cell in row} | {STDLIB})
+        header.append("--wide adds the other peers' columns and each row's note.")
+        header = [
+            wrapped
+            for line in header
+            for wrapped in textwrap.wrap(line, NARROW_WIDTH, subsequent_indent=" " * 4, break_on_hyphens=False)
+        ]
+    rendered = header + [""]
     rendered.append(line(cells[0]))
     rendered.append("  ".join("-" * width for width in widths))
     rendered += [line(row) for row in cells[1:]]
