@@ -1,4 +1,4 @@
-"""The benchmark harness: ``python -m stealpool.bench [--quick|--full] [--only ...] [--json] [--plot FILE.png]``.
+"""The benchmark harness: ``python -m stealpool.bench [--quick|--full] [--only ...] [--json|--wide] [--plot FILE.png]``.
 
 In one process, each workload runs stealpool and its peers alternately
 (A B A B … after a warm-up round) and reports each peer's median and its
