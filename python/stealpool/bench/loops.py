@@ -55,15 +55,17 @@ class LoopHost:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._inbox: asyncio.Queue[Request] | None = None
         self._ready = threading.Event()
-        self._startup_error: BaseException | None = None
+        # The peer's setup error, appended by the loop's thread while __init__ waits (a list: an
+        # Optional set from another thread reads as always None to a type checker's narrowing).
+        self._startup_errors: list[BaseException] = []
         self._thread = threading.Thread(
             target=self._run_loop, args=(kind, prepare), name=f"bench-{name}-{kind.name}", daemon=True
         )
         self._thread.start()
         self._ready.wait()
-        if self._startup_error is not None:
+        if self._startup_errors:
             self._thread.join()
-            raise self._startup_error
+            raise self._startup_errors[0]
 
     def time(self, body: Body, size: int) -> float:
         """Seconds one ``body(call, size)`` takes on this loop (loop overhead excluded)."""
@@ -113,7 +115,7 @@ class LoopHost:
             call = prepare(loop)
             inbox: asyncio.Queue[Request] = asyncio.Queue()
         except BaseException as exc:
-            self._startup_error = exc
+            self._startup_errors.append(exc)
             self._ready.set()
             return
         self._loop, self._inbox = loop, inbox

@@ -28,6 +28,9 @@ MAX_MEMORY_ROUNDS = 3
 PROBE_STARTUP_TIMEOUT_S = 60.0
 
 
+# The child process's side: measure() and main().
+
+
 def rss_bytes() -> int | None:
     """Resident set size now (Linux), else the peak so far; None where neither is known."""
     try:
@@ -88,6 +91,9 @@ def measure(peer: str, tasks: int, workers: int) -> dict[str, object]:
         "queued": queued,
         "bytes_per_task": None if growth is None else growth / tasks,
     }
+
+
+# The benchmark's side: one child per sample.
 
 
 def probe(peer: str, tasks: int, workers: int) -> dict[str, object]:
