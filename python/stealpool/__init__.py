@@ -10,6 +10,18 @@ from ._asyncio import install, loop_factory, run, shared_pool
 from ._executor import ThreadPoolExecutor
 from ._to_thread import to_thread
 
+# PyO3 makes this class (pyo3_runtime.PanicException) with a docstring about
+# the interpreter exiting, which is not what happens here. Each extension
+# module links its own PyO3 and so has its own copy of the class, a heap type
+# whose __doc__ can be set: this changes no other library's PanicException.
+PanicException.__doc__ = """A Rust panic inside a stealpool task (a bug in stealpool, not in your code).
+
+It is set on the future of the task that panicked (``future.result()``
+raises it, with the panic's message) and nowhere else: the pool keeps
+running later tasks. It derives from ``BaseException``, so ``except
+Exception`` does not catch it.
+"""
+
 __all__ = [
     "PanicException",
     "ThreadPoolExecutor",

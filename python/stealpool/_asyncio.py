@@ -34,7 +34,12 @@ def install(loop: Optional[asyncio.AbstractEventLoop] = None, **pool_kwargs: Any
     Returns the loop's executor.
     """
     if loop is None:
-        loop = asyncio.get_running_loop()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise RuntimeError(
+                "no running event loop: call stealpool.install() inside a coroutine, or pass loop="
+            ) from None
     _serve_anyio()
     current = default_executor_of(loop)
     if isinstance(current, ThreadPoolExecutor):

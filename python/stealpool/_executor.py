@@ -40,6 +40,16 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         *,
         idle_timeout: float | None = 10.0,
     ) -> None:
+        """Make a pool; nothing starts until the first ``submit``.
+
+        ``max_workers``: at most this many threads (default: the stdlib's,
+        ``min(32, cpu_count + 4)``). ``thread_name_prefix``: worker thread
+        names are ``prefix_N`` (default ``ThreadPoolExecutor-M``).
+        ``initializer(*initargs)`` runs once in each new worker; if it raises,
+        the pool is broken, as in the stdlib. ``idle_timeout``: seconds a
+        worker may stay idle before it exits (default 10.0; ``None`` keeps
+        workers forever, as the stdlib does).
+        """
         if max_workers is None:
             max_workers = default_max_workers()
         if max_workers <= 0:
