@@ -24,14 +24,15 @@ import asyncio
 import concurrent.futures
 import os
 import threading
-from typing import Any, Awaitable, Callable, Coroutine, Optional, Tuple, TypeVar
+from collections.abc import Coroutine
+from typing import Any, Callable, TypeVar
 
 from . import _core, _lifecycle
 from ._executor import ThreadPoolExecutor
 
 T = TypeVar("T")
 
-_shared_pool: Optional[ThreadPoolExecutor] = None
+_shared_pool: ThreadPoolExecutor | None = None
 _shared_pool_lock = threading.Lock()
 if hasattr(os, "register_at_fork"):
     # A thread that held it at fork time does not exist in the child.
@@ -51,6 +52,8 @@ def shared_pool() -> ThreadPoolExecutor:
 class LoopExecutor(ThreadPoolExecutor):
     """One loop's view of the shared pool: its own shutdown, the shared workers."""
 
+    _tracker: _core.Tracker  # always set: this loop's work in flight
+
     def __init__(self, pool: ThreadPoolExecutor) -> None:
         # The stdlib-compatible attributes mirror the shared pool's.
         self._pool = pool
@@ -63,12 +66,13 @@ class LoopExecutor(ThreadPoolExecutor):
         self._closed = False
         _lifecycle.track(self)
 
-    @property  # type: ignore[override]
-    def _core(self) -> _core.Core:
+    # Read-only views of the shared pool's attributes, which the base class assigns.
+    @property
+    def _core(self) -> _core.Core:  # type: ignore[override]
         return self._pool._core
 
-    @property  # type: ignore[override]
-    def _worker_threads(self) -> Any:
+    @property
+    def _worker_threads(self) -> Any:  # type: ignore[override]
         return self._pool._worker_threads
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
@@ -79,7 +83,9 @@ class LoopExecutor(ThreadPoolExecutor):
         self._check_open()
         return super().run(fn, *args, **kwargs)
 
-    def _run_for_loop(self, loop: asyncio.AbstractEventLoop, fn: Callable[..., T], args: Tuple[Any, ...]) -> asyncio.Future[T]:
+    def _run_for_loop(
+        self, loop: asyncio.AbstractEventLoop, fn: Callable[..., T], args: tuple[Any, ...]
+    ) -> asyncio.Future[T]:
         self._check_open()
         return super()._run_for_loop(loop, fn, args)
 
@@ -107,7 +113,7 @@ class LoopExecutor(ThreadPoolExecutor):
         self._tracker = _core.Tracker()
 
 
-def install(loop: Optional[asyncio.AbstractEventLoop] = None, **pool_kwargs: Any) -> ThreadPoolExecutor:
+def install(loop: asyncio.AbstractEventLoop | None = None, **pool_kwargs: Any) -> ThreadPoolExecutor:
     """Make stealpool the default executor of ``loop`` (default: the running loop).
 
     Without ``pool_kwargs`` the loop shares the process-wide pool; with them
@@ -152,7 +158,7 @@ def _route_run_in_executor(loop: asyncio.AbstractEventLoop) -> None:
     if getattr(loop_run_in_executor, "_stealpool_route", False):
         return
 
-    def run_in_executor(executor: Any, func: Callable[..., T], *args: Any) -> Awaitable[T]:
+    def run_in_executor(executor: Any, func: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         if executor is None:
             executor = default_executor_of(loop)
         if not isinstance(executor, ThreadPoolExecutor):
@@ -165,7 +171,8 @@ def _route_run_in_executor(loop: asyncio.AbstractEventLoop) -> None:
 
     run_in_executor._stealpool_route = True  # type: ignore[attr-defined]
     run_in_executor.__doc__ = loop_run_in_executor.__doc__
-    loop.run_in_executor = run_in_executor  # type: ignore[method-assign]
+    # mypy compares a function assigned to an instance with the unbound method, self included.
+    loop.run_in_executor = run_in_executor  # type: ignore[method-assign,assignment]
 
 
 def loop_factory() -> asyncio.AbstractEventLoop:
@@ -179,10 +186,10 @@ def loop_factory() -> asyncio.AbstractEventLoop:
     return loop
 
 
-def run(main: Coroutine[Any, Any, T], *, debug: Optional[bool] = None, **pool_kwargs: Any) -> T:
+def run(main: Coroutine[Any, Any, T], *, debug: bool | None = None, **pool_kwargs: Any) -> T:
     """``asyncio.run(main)`` with ``install(**pool_kwargs)`` done first."""
     if not asyncio.iscoroutine(main):
-        raise ValueError("a coroutine was expected, got {!r}".format(main))
+        raise ValueError(f"a coroutine was expected, got {main!r}")
 
     async def installed_then_main() -> T:
         install(**pool_kwargs)
