@@ -16,15 +16,13 @@ import textwrap
 import threading
 
 import pytest
-
 import stealpool
 
-anyio = pytest.importorskip("anyio")
-import anyio.from_thread  # noqa: E402
-import anyio.to_thread  # noqa: E402
-from anyio._backends._asyncio import AsyncIOBackend  # noqa: E402
-
-from stealpool import _anyio  # noqa: E402
+pytest.importorskip("anyio")
+import anyio.from_thread
+import anyio.to_thread
+from anyio._backends._asyncio import AsyncIOBackend
+from stealpool import _anyio
 
 try:
     import uvloop
@@ -413,9 +411,7 @@ def test_supported_versions(version, supported):
 
 
 def run_python(code):
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize(
@@ -425,9 +421,9 @@ def run_python(code):
 )
 def test_install_imports_no_anyio_and_still_works(hide_anyio):
     finished = run_python(
-        """
+        f"""
         import asyncio, sys
-        {}
+        {hide_anyio}
         import stealpool
 
         async def main():
@@ -439,7 +435,7 @@ def test_install_imports_no_anyio_and_still_works(hide_anyio):
         loaded = [name for name, module in sys.modules.items() if name.split(".")[0] == "anyio" and module is not None]
         assert loaded == [], loaded
         print("ok")
-        """.format(hide_anyio)
+        """
     )
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.split() == ["ok"]

@@ -13,7 +13,6 @@ import time
 import weakref
 
 import pytest
-
 import stealpool
 
 try:

@@ -11,7 +11,6 @@ import textwrap
 import threading
 
 import pytest
-
 import stealpool
 
 

@@ -86,7 +86,9 @@ def check_child_pool():
 
 @needs_fork
 def test_os_fork_during_a_burst(sizes, tally, run_python):
-    code = BURST + """
+    code = (
+        BURST
+        + """
 threads = [threading.Thread(target=submitter, args=(k,)) for k in range(2)]
 threads.append(threading.Thread(target=loop_submitter))
 for thread in threads:
@@ -134,6 +136,7 @@ assert sorted(executions) == list(range(N)), "lost or repeated tasks in the pare
 pool.shutdown(wait=True)
 out("parent ok")
 """
+    )
     n = sizes.fork_burst_tasks
     result = run_python(code, timeout=240, flags=["-W", "ignore::DeprecationWarning"], argv=[str(n), str(sizes.forks)])
     tally.tasks(n)
@@ -148,7 +151,9 @@ out("parent ok")
 @needs_fork
 @needs_fork_context
 def test_multiprocessing_fork_during_a_burst(sizes, tally, run_python):
-    code = BURST + """
+    code = (
+        BURST
+        + """
 import multiprocessing
 
 
@@ -207,12 +212,13 @@ if __name__ == "__main__":
     pool.shutdown(wait=True)
     out("parent ok")
 """
+    )
     n = sizes.fork_burst_tasks
     forks = max(2, sizes.forks // 2)
     result = run_python(code, timeout=240, flags=["-W", "ignore::DeprecationWarning"], argv=[str(n), str(forks)])
     tally.tasks(n)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
-    assert lines == ["fork %d ok" % f for f in range(forks)] + ["parent ok"], result.stdout[-2000:]
+    assert lines == [f"fork {f} ok" for f in range(forks)] + ["parent ok"], result.stdout[-2000:]
     for marker in ("Fatal Python error", "panicked", "Exception ignored", "Traceback"):
         assert marker not in result.stderr, result.stderr[-3000:]
