@@ -36,6 +36,8 @@ def test_threading_settrace_reaches_new_workers():
     finally:
         threading.settrace(None)
     assert seen == ["traced_0"]
+    # The stdlib's pool would name its thread traced_0 too.
+    assert pool.stats()["completed"] == 1
 
 
 def test_threading_setprofile_reaches_new_workers():
@@ -47,6 +49,8 @@ def test_threading_setprofile_reaches_new_workers():
     finally:
         threading.setprofile(None)
     assert seen == ["profiled_0"]
+    # The stdlib's pool would name its thread profiled_0 too.
+    assert pool.stats()["completed"] == 1
 
 
 @pytest.mark.skipif(not hasattr(threading, "settrace_all_threads"), reason="settrace_all_threads is new in 3.12")
