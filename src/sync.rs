@@ -48,6 +48,25 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Waits on `condvar` until notified (or spuriously woken), ignoring poisoning.
+pub(crate) fn wait<'a, T>(condvar: &Condvar, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+    condvar
+        .wait(guard)
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Waits on `condvar` at most `timeout`, ignoring poisoning.
+pub(crate) fn wait_timeout<'a, T>(
+    condvar: &Condvar,
+    guard: MutexGuard<'a, T>,
+    timeout: Duration,
+) -> MutexGuard<'a, T> {
+    condvar
+        .wait_timeout(guard, timeout)
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .0
+}
+
 /// `timeout` from now; `None` (never) when there is no timeout or it is too
 /// far away for the clock to represent.
 pub(crate) fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
@@ -65,18 +84,13 @@ pub(crate) fn wait_while<'a, T>(
 ) -> (MutexGuard<'a, T>, bool) {
     while keep_waiting(&mut guard) {
         guard = match deadline {
-            None => condvar
-                .wait(guard)
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            None => wait(condvar, guard),
             Some(deadline) => {
                 let now = Instant::now();
                 if now >= deadline {
                     return (guard, false);
                 }
-                condvar
-                    .wait_timeout(guard, deadline - now)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .0
+                wait_timeout(condvar, guard, deadline - now)
             }
         };
     }

@@ -1,4 +1,6 @@
-"""Shared by every test directory: tests that call native test helpers.
+"""Shared by every test directory: loops of each kind and asyncio.run on
+them (held weakly, so a test can see a loop freed), and the marker for tests
+that call native test helpers.
 
 The helpers (``_core.panic_for_tests``) exist only in builds with the
 ``test-helpers`` cargo feature, which scripts/test turns on. The wheel test
@@ -7,9 +9,18 @@ them, and says so with ``STEALPOOL_RELEASE_WHEEL=1``: only then are the
 ``needs_test_helpers`` tests skipped. Anywhere else a missing helper fails.
 """
 
+from __future__ import annotations
+
+import asyncio
 import os
+import weakref
 
 import pytest
+
+try:
+    import uvloop
+except ImportError:  # uvloop is a test dependency; absent only on platforms it lacks
+    uvloop = None
 
 
 def pytest_configure(config):
@@ -23,3 +34,52 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "needs_test_helpers" in item.keywords:
             item.add_marker(skip)
+
+
+LOOPS = ["asyncio", pytest.param("uvloop", marks=pytest.mark.skipif(uvloop is None, reason="uvloop not installed"))]
+
+
+@pytest.fixture(params=LOOPS)
+def loop_kind(request):
+    """ "asyncio" (the stock loop) or "uvloop"."""
+    return request.param
+
+
+@pytest.fixture
+def new_loop(loop_kind):
+    """Makes loops of the parametrized kind; each records what its exception handler saw.
+
+    Loops still open at the end are closed; the fixture holds them weakly, so
+    a test can check that a loop is freed.
+    """
+    made = weakref.WeakSet()
+
+    def make(debug=False):
+        loop = uvloop.new_event_loop() if loop_kind == "uvloop" else asyncio.new_event_loop()
+        loop.set_debug(debug)
+        loop.errors = []
+        loop.set_exception_handler(lambda _, context: loop.errors.append(context))
+        made.add(loop)
+        return loop
+
+    yield make
+    for loop in list(made):
+        if not loop.is_closed():
+            loop.close()
+
+
+@pytest.fixture
+def run(new_loop):
+    """Runs a coroutine function like asyncio.run does, on the parametrized loop kind."""
+
+    def run_main(main, debug=False):
+        loop = new_loop(debug)
+        try:
+            result = loop.run_until_complete(main())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            loop.close()
+        assert loop.errors == []
+        return result
+
+    return run_main

@@ -15,49 +15,6 @@ import weakref
 import pytest
 import stealpool
 
-try:
-    import uvloop
-except ImportError:  # uvloop is a test dependency; absent only on platforms it lacks
-    uvloop = None
-
-LOOPS = ["asyncio", pytest.param("uvloop", marks=pytest.mark.skipif(uvloop is None, reason="uvloop not installed"))]
-
-
-@pytest.fixture(params=LOOPS)
-def new_loop(request):
-    """Makes loops of the parametrized kind; each records what its exception handler saw."""
-    made = []
-
-    def make(debug=False):
-        loop = uvloop.new_event_loop() if request.param == "uvloop" else asyncio.new_event_loop()
-        loop.set_debug(debug)
-        loop.errors = []
-        loop.set_exception_handler(lambda _, context: loop.errors.append(context))
-        made.append(loop)
-        return loop
-
-    yield make
-    for loop in made:
-        if not loop.is_closed():
-            loop.close()
-
-
-@pytest.fixture
-def run(new_loop):
-    """Runs a coroutine function like asyncio.run does, on the parametrized loop kind."""
-
-    def run_main(main, debug=False):
-        loop = new_loop(debug)
-        try:
-            result = loop.run_until_complete(main())
-            loop.run_until_complete(loop.shutdown_default_executor())
-        finally:
-            loop.close()
-        assert loop.errors == []
-        return result
-
-    return run_main
-
 
 def current_thread_name():
     return threading.current_thread().name
@@ -68,13 +25,13 @@ async def thread_name_on_stealpool():
 
     The stdlib names its default executor's threads ``asyncio_N`` too, so the
     proof is that the loop's default executor is stealpool's and that the call
-    crossed the shared pool's bridge.
+    crossed its bridge.
     """
-    loop = asyncio.get_running_loop()
-    before = stealpool.shared_pool().stats()["bridged"]
+    executor = stealpool._asyncio.default_executor_of(asyncio.get_running_loop())
+    assert isinstance(executor, stealpool.ThreadPoolExecutor), executor
+    before = executor.stats()["bridged"]
     name = await asyncio.to_thread(current_thread_name)
-    assert isinstance(stealpool._asyncio.default_executor_of(loop), stealpool.ThreadPoolExecutor)
-    assert stealpool.shared_pool().stats()["bridged"] - before == 1
+    assert executor.stats()["bridged"] - before == 1
     return name
 
 
@@ -222,7 +179,7 @@ def test_getaddrinfo_runs_on_stealpool(new_loop):
     finally:
         loop.close()
     assert infos and all(info[1] == socket.SOCK_STREAM for info in infos)
-    if not (uvloop is not None and isinstance(loop, uvloop.Loop)):
+    if isinstance(loop, asyncio.BaseEventLoop):
         # uvloop resolves names in libuv, not in the executor.
         assert bridged == 1
 
@@ -246,30 +203,36 @@ def test_debug_mode(run):
 
 def test_sequential_asyncio_runs_each_installing(new_loop):
     names = set()
+    pools = []
     for _ in range(5):
         loop = new_loop()
 
         async def main():
-            stealpool.install()
-            names.add(await thread_name_on_stealpool())
+            pools.append(stealpool.install()._pool)
+            names.add(await asyncio.to_thread(current_thread_name))
 
         loop.run_until_complete(main())
         loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
         assert loop.errors == []
     assert all(name.startswith("asyncio_") for name in names)
-    assert not stealpool.shared_pool()._shutdown
+    # Each run was the only loop on the shared pool: it retired the pool, the next made a new one.
+    assert len(set(map(id, pools))) == 5
+    assert all(pool._shutdown and pool.stats()["workers"] == 0 for pool in pools)
 
 
 def test_ten_loops_in_ten_threads_share_one_pool(new_loop):
     results = {}
     errors = []
+    # Loops share the pool while any of them is open: here all ten are.
+    all_installed = threading.Barrier(10, timeout=60)
 
     def loop_thread(i):
         loop = new_loop()
 
         async def main():
             executor = stealpool.install()
+            all_installed.wait()
             values = await asyncio.gather(*(asyncio.to_thread(pow, i, j) for j in range(200)))
             return executor, values
 
@@ -368,13 +331,13 @@ def test_loop_factory_with_asyncio_run():
 
 def test_to_thread_without_install_uses_the_shared_pool(run):
     async def main():
-        before = stealpool.shared_pool().stats()["bridged"]
         name = await stealpool.to_thread(current_thread_name)
-        return name, stealpool.shared_pool().stats()["bridged"] - before
+        view = asyncio.get_running_loop()._stealpool_to_thread_view
+        return name, view._pool is stealpool.shared_pool(), view.stats()["bridged"]
 
-    name, bridged = run(main)
+    name, on_shared_pool, bridged = run(main)
     assert name.startswith("asyncio_")
-    assert bridged == 1
+    assert on_shared_pool and bridged >= 1
 
 
 def test_burst_of_to_thread_resolves_everything(run):

@@ -12,7 +12,9 @@ really ran on stealpool: worker thread names (``asyncio_N`` for the
 process-wide pool behind ``install()``, ``<prefix>_N`` for a pool of one's
 own) together with ``stats()`` counters, since the stdlib names its default
 executor's threads ``asyncio_N`` too: ``bridged`` for the process-wide pool
-(bumped before the asyncio future is resolved), ``completed`` for a pool of
+(bumped before the asyncio future is resolved; read on the pool object taken
+before the run, since the last loop to shut down retires that pool and the
+next ``install()`` makes a new one), ``completed`` for a pool of
 one's own once it is shut down (a worker bumps ``completed`` just after it
 resolved the future, so an earlier read may lag by one). Sleeps and CPU loops
 are scaled down.
@@ -44,11 +46,6 @@ fork_warning_ok = pytest.mark.filterwarnings("ignore:This process .* is multi-th
 needs_urandom = pytest.mark.skipif(not os.path.exists("/dev/urandom"), reason="the example reads /dev/urandom")
 
 DEFAULT_NAME = re.compile(r"^asyncio_\d+$")
-
-
-def shared_stats():
-    """Counters of the process-wide pool behind install() / stealpool.run."""
-    return stealpool.shared_pool().stats()
 
 
 def delta(before, after, key):
@@ -125,9 +122,10 @@ def test_000_docs_run_in_executor_options(capsys):
             results.append(result)
         return results
 
-    before = shared_stats()
+    shared = stealpool.shared_pool()
+    before = shared.stats()
     default_result, custom_result, process_result = stealpool.run(main())
-    after = shared_stats()
+    after = shared.stats()
 
     assert isinstance(default_result, bytes) and len(default_result) == 100
     assert isinstance(custom_result, bytes) and len(custom_result) == 100
@@ -168,9 +166,10 @@ def test_000_docs_partial_for_keyword_arguments():
             r2 = await loop.run_in_executor(pool, functools.partial(func, 3, b=4))
         return r1, r2, pool
 
-    before = shared_stats()
+    shared = stealpool.shared_pool()
+    before = shared.stats()
     r1, r2, pool = stealpool.run(main())
-    after = shared_stats()
+    after = shared.stats()
     assert (r1, r2) == ((1, 2), (3, 4))
     assert DEFAULT_NAME.match(seen[0]), seen
     assert seen[1].startswith("partial_"), seen
@@ -219,9 +218,10 @@ def test_001_basic_example(capsys):
         print(f"Finished at {datetime.now().strftime('%H:%M:%S')}")
         return result
 
-    before = shared_stats()
+    shared = stealpool.shared_pool()
+    before = shared.stats()
     result = stealpool.run(main())
-    after = shared_stats()
+    after = shared.stats()
 
     assert result == "This is the result of the blocking function."
     out = capsys.readouterr().out.splitlines()
@@ -297,9 +297,10 @@ def test_001_advanced_example(dice, monkeypatch, capsys):
         print(f"Total execution time: {end - start} second(s)")
         return outcome
 
-    before = shared_stats()
+    shared = stealpool.shared_pool()
+    before = shared.stats()
     kind, value = stealpool.run(main())
-    after = shared_stats()
+    after = shared.stats()
 
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 2 and out[1].startswith("Total execution time: "), out
@@ -546,7 +547,8 @@ def test_003_to_thread_example(runner, capsys):
         print(results)  # Output order matches the gather order, not the completion order.
         return result, results
 
-    before = shared_stats()
+    shared = stealpool.shared_pool()
+    before = shared.stats()
     if runner == "stealpool.run":
         result, results = stealpool.run(main())
     elif runner == "stealpool.to_thread":
@@ -554,7 +556,7 @@ def test_003_to_thread_example(runner, capsys):
     else:
         with asyncio.Runner(loop_factory=stealpool.loop_factory) as r:
             result, results = r.run(main())
-    after = shared_stats()
+    after = shared.stats()
 
     assert result == "Operation completed after 0.02 seconds"
     assert results == [
@@ -617,9 +619,10 @@ def test_003_run_in_executor_example(capsys):
             print(f"Process pool result: {result_process}")
         return result_default, results, result_process
 
-    before = shared_stats()
+    shared = stealpool.shared_pool()
+    before = shared.stats()
     result_default, results, result_process = stealpool.run(main())
-    after = shared_stats()
+    after = shared.stats()
 
     assert result_default == 900
     assert results == [0, 1, 4, 9, 16]  # gather order
@@ -674,9 +677,10 @@ def test_003_error_propagation():
                     caught.append((label, e))
         return caught, pool
 
-    before = shared_stats()
+    shared = stealpool.shared_pool()
+    before = shared.stats()
     caught, pool = stealpool.run(main())
-    after = shared_stats()
+    after = shared.stats()
 
     assert [(label, e.args) for label, e in caught] == [
         ("to_thread", ("a",)),
@@ -750,9 +754,10 @@ SEED_004_SCRIPT = textwrap.dedent(
             print('custom process pool', result)
 
     if __name__ == '__main__':
+        shared = stealpool.shared_pool()
         stealpool.run(main())
         print('threads', ' '.join(NAMES))
-        stats = stealpool.shared_pool().stats()
+        stats = shared.stats()
         print('shared pool bridged', stats['bridged'])
     """
 )
@@ -816,14 +821,15 @@ def test_004_set_default_executor(runner):
         c = await asyncio.gather(*[loop.run_in_executor(None, work, i) for i in range(4)])
         return executor, a, b, c
 
-    before = shared_stats()
+    shared = stealpool.shared_pool()
+    before = shared.stats()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         if runner == "asyncio.run":
             executor, a, b, c = asyncio.run(main())
         else:
             executor, a, b, c = stealpool.run(main())
-    after = shared_stats()
+    after = shared.stats()
 
     assert (a, b, c) == (2, 4, [0, 2, 4, 6])
     assert_named_by(executor, thread_names, max_distinct=2)

@@ -5,9 +5,10 @@
 ``asyncio.to_thread`` and ``loop.run_in_executor(None, ...)`` run on it.
 """
 
-from ._asyncio import install, loop_factory, run, shared_pool, to_thread
+from ._asyncio import install, loop_factory, run, shared_pool
 from ._core import PanicException
 from ._executor import ThreadPoolExecutor
+from ._to_thread import to_thread
 
 __all__ = [
     "PanicException",

@@ -26,6 +26,8 @@ class WorkerThread(threading._DummyThread):
     def __init__(self, handle: WorkerHandle) -> None:
         super().__init__()
         self.name = handle.name
+        # Like the stdlib's workers (exit joins these too); a dummy thread says daemon.
+        self._daemonic = False
         self._stealpool_handle = handle
 
     def is_alive(self) -> bool:

@@ -12,6 +12,11 @@
 //! A loop that is closed (`call_soon_threadsafe` raises) is remembered: its
 //! queued and later completions are dropped quietly instead of raising or
 //! being logged. The bridge holds its loop weakly: the loop holds the bridge.
+//!
+//! A loop closed with a drain scheduled discards the drain, and the queued
+//! completions stay: loop -> bridge -> queued future -> loop is then a cycle
+//! through this object, so the bridge shows the garbage collector what it
+//! holds (`__traverse__`) and lets go of it on request (`__clear__`).
 
 use std::mem;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,10 +25,13 @@ use std::sync::Mutex;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::pyclass::{PyTraverseError, PyVisit};
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyWeakrefReference;
 
-use super::fork::current_fork_epoch;
 use super::guarded_call;
+use crate::scheduler::fork;
+use crate::sync::lock;
 
 pub(crate) enum Outcome {
     Value(Py<PyAny>),
@@ -40,7 +48,7 @@ struct Completion {
 pub struct Bridge {
     event_loop: Py<PyWeakrefReference>,
     /// Bridges made before a fork belong to the parent: the child makes its own.
-    fork_epoch: u64,
+    fork_generation: u64,
     pending: Mutex<Vec<Completion>>,
     drain_scheduled: AtomicBool,
     loop_closed: AtomicBool,
@@ -54,7 +62,7 @@ impl Bridge {
         let py = event_loop.py();
         if let Some(existing) = event_loop.getattr_opt(intern!(py, ATTRIBUTE))? {
             if let Ok(bridge) = existing.cast_into::<Bridge>() {
-                if bridge.get().fork_epoch == current_fork_epoch() {
+                if bridge.get().fork_generation == fork::generation() {
                     return Ok(bridge);
                 }
             }
@@ -63,7 +71,7 @@ impl Bridge {
             py,
             Bridge {
                 event_loop: PyWeakrefReference::new(event_loop)?.unbind(),
-                fork_epoch: current_fork_epoch(),
+                fork_generation: fork::generation(),
                 pending: Mutex::new(Vec::new()),
                 drain_scheduled: AtomicBool::new(false),
                 loop_closed: AtomicBool::new(false),
@@ -86,11 +94,7 @@ impl Bridge {
         if bridge.loop_closed.load(Ordering::Acquire) {
             return;
         }
-        bridge
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Completion { future, outcome });
+        lock(&bridge.pending).push(Completion { future, outcome });
         if !bridge.drain_scheduled.swap(true, Ordering::AcqRel) {
             Bridge::schedule_drain(slf);
         }
@@ -110,7 +114,7 @@ impl Bridge {
         if !scheduled {
             // The loop is closed or gone: nobody can ever resolve these futures.
             bridge.loop_closed.store(true, Ordering::Release);
-            let dropped = mem::take(&mut *bridge.pending.lock().unwrap_or_else(|p| p.into_inner()));
+            let dropped = mem::take(&mut *lock(&bridge.pending));
             drop(dropped);
         }
     }
@@ -121,10 +125,34 @@ impl Bridge {
     /// The drain: runs on the loop thread and resolves every queued future.
     fn __call__(&self, py: Python<'_>) {
         self.drain_scheduled.store(false, Ordering::Release);
-        let batch = mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        let batch = mem::take(&mut *lock(&self.pending));
         for completion in batch {
             resolve(py, completion);
         }
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.event_loop)?;
+        // The collector runs attached and a worker holds the lock only while
+        // attached, so it is free here; should it not be, nothing is reported
+        // rather than blocking inside the collector.
+        if let Ok(pending) = self.pending.try_lock() {
+            for completion in pending.iter() {
+                visit.call(&completion.future)?;
+                match &completion.outcome {
+                    Outcome::Value(object) | Outcome::Error(object) => visit.call(object)?,
+                    Outcome::Cancel => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn __clear__(&self) {
+        // Taken out before being dropped: dropping may run Python code that
+        // completes another task on this very bridge.
+        let dropped = mem::take(&mut *lock(&self.pending));
+        drop(dropped);
     }
 }
 
@@ -149,10 +177,22 @@ fn resolve(py: Python<'_>, completion: Completion) {
     }
 }
 
+/// asyncio's `wrap_future` turns concurrent.futures' own `CancelledError`,
+/// `TimeoutError` and `InvalidStateError` into asyncio's; so does the bridge,
+/// with the very function asyncio uses (should it fail, the error stays as it is).
+fn as_asyncio_error(py: Python<'_>, error: Py<PyAny>) -> Py<PyAny> {
+    static CONVERT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    CONVERT
+        .import(py, "asyncio.futures", "_convert_future_exc")
+        .and_then(|convert| convert.call1((error.clone_ref(py),)))
+        .map_or(error, Bound::unbind)
+}
+
 /// `Future.set_exception` refuses some exceptions (StopIteration): report
 /// those as a RuntimeError caused by the original, never leave the future pending.
 fn set_exception<'py>(future: &Bound<'py, PyAny>, error: Py<PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = future.py();
+    let error = as_asyncio_error(py, error);
     match future.call_method1(intern!(py, "set_exception"), (error.clone_ref(py),)) {
         Ok(done) => Ok(done),
         Err(refused) => {

@@ -18,7 +18,7 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 use super::wait::{deadline_after_seconds, wait_releasing_gil_until};
-use crate::sync::lock;
+use crate::sync::{lock, wait_timeout};
 
 #[derive(Default)]
 struct State {
@@ -67,11 +67,7 @@ impl FutureCondition {
             if Self::try_take(&mut state, me, depth) {
                 return true;
             }
-            let mut state = self
-                .lock_released
-                .wait_timeout(state, slice)
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .0;
+            let mut state = wait_timeout(&self.lock_released, state, slice);
             Self::try_take(&mut state, me, depth)
         })
     }
@@ -158,10 +154,7 @@ impl FutureCondition {
             if notified_flag.load(Ordering::Acquire) {
                 return true;
             }
-            let _state = self
-                .notified
-                .wait_timeout(state, slice)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let _state = wait_timeout(&self.notified, state, slice);
             notified_flag.load(Ordering::Acquire)
         });
         if !matches!(waited, Ok(true)) {

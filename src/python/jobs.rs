@@ -36,7 +36,11 @@ pub(crate) struct SyncJob {
 impl Job for SyncJob {
     fn run(self: Box<Self>) {
         Python::attach(|py| {
-            let SyncJob { future, call, .. } = *self;
+            let SyncJob {
+                future,
+                call,
+                _in_flight,
+            } = *self;
             let future = future.bind(py);
             if fast_future::try_start(future).is_none() {
                 // As the stdlib's _WorkItem: a future cancelled while queued never runs.
@@ -52,7 +56,9 @@ impl Job for SyncJob {
                     Err(error) => return error.write_unraisable(py, Some(future)),
                 }
             }
+            let running = _in_flight.as_ref().map(InFlightGuard::running);
             let outcome = call.invoke(py);
+            drop(running);
             if fast_future::try_finish(future, &outcome) {
                 return;
             }
@@ -119,10 +125,12 @@ impl Job for AsyncJob {
                 Ok(true) => return,
                 Err(error) => return error.write_unraisable(py, None),
             }
+            let running = _in_flight.as_ref().map(InFlightGuard::running);
             let outcome = match call.invoke(py) {
                 Ok(value) => Outcome::Value(value),
                 Err(error) => Outcome::Error(error),
             };
+            drop(running);
             bridged.fetch_add(1, Ordering::Relaxed);
             Bridge::complete(bridge.bind(py), future, outcome);
         })

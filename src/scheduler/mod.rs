@@ -3,6 +3,8 @@
 //! queue, since the pool's deques and threads are not loom's.
 
 mod admission;
+#[cfg(not(loom))]
+pub mod fork;
 pub mod protocol;
 pub mod sleep;
 

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
 
+use super::fork;
 use super::job::Task;
 use super::protocol::{Protocol, Queues, Waited};
 use super::sleep::MAX_WORKERS_LIMIT;
@@ -85,11 +86,11 @@ static EVERY_POOL: std::sync::Mutex<Vec<Weak<Shared>>> = std::sync::Mutex::new(V
 fn every_live_pool() -> Vec<Arc<Shared>> {
     let mut pools = lock(&EVERY_POOL);
     pools.retain(|pool| pool.strong_count() > 0);
-    let pid = std::process::id();
+    let generation = fork::generation();
     pools
         .iter()
         .filter_map(Weak::upgrade)
-        .filter(|pool| pool.pid == pid)
+        .filter(|pool| pool.fork_generation == generation)
         .collect()
 }
 
@@ -123,9 +124,9 @@ thread_local! {
 
 struct Shared {
     id: u64,
-    /// The process that made the pool: in a forked child its threads are gone
-    /// and its locks may be held forever, so the child must not touch it.
-    pid: u32,
+    /// When the pool was made: in a forked child its threads are gone and
+    /// its locks may be held forever, so the child must not touch it.
+    fork_generation: u64,
     config: PoolConfig,
     injector: Injector<Task>,
     stealers: RwLock<Vec<(u64, Stealer<Task>)>>,
@@ -151,7 +152,7 @@ impl Pool {
         }
         let shared = Arc::new(Shared {
             id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
-            pid: std::process::id(),
+            fork_generation: fork::generation(),
             injector: Injector::new(),
             stealers: RwLock::new(Vec::new()),
             protocol: Protocol::new(config.max_workers, config.idle_timeout),
@@ -240,7 +241,7 @@ impl Pool {
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        if std::process::id() != self.shared.pid {
+        if fork::generation() != self.shared.fork_generation {
             // A forked child: the workers never existed here and the parent's
             // locks may be held by threads that are gone. Leak, never touch.
             std::mem::forget(Arc::clone(&self.shared));

@@ -56,7 +56,8 @@
 use std::time::{Duration, Instant};
 
 use crate::sync::{
-    deadline_after, fence, lock, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering,
+    deadline_after, fence, lock, wait, wait_timeout, AtomicBool, AtomicU64, AtomicUsize, Condvar,
+    Mutex, Ordering,
 };
 
 const FIELD_BITS: u32 = 21;
@@ -275,10 +276,7 @@ impl Sleep {
             }
             match deadline {
                 None => {
-                    tokens = self
-                        .bell
-                        .wait(tokens)
-                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    tokens = wait(&self.bell, tokens);
                 }
                 Some(deadline) => {
                     let now = Instant::now();
@@ -290,11 +288,7 @@ impl Sleep {
                         fence(Ordering::SeqCst);
                         return Woke::Retired;
                     }
-                    tokens = self
-                        .bell
-                        .wait_timeout(tokens, deadline - now)
-                        .unwrap_or_else(|poisoned| poisoned.into_inner())
-                        .0;
+                    tokens = wait_timeout(&self.bell, tokens, deadline - now);
                 }
             }
         }
