@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import subprocess
-import sys
-import textwrap
+import functools
 import threading
 
 import pytest
 import stealpool
+from loop_kinds import new_event_loop
+from python_subprocess import run_python
 
 pytest.importorskip("anyio")
 import anyio.from_thread
@@ -24,19 +24,13 @@ import anyio.to_thread
 from anyio._backends._asyncio import AsyncIOBackend
 from stealpool import _anyio
 
-try:
-    import uvloop
-except ImportError:  # uvloop is a test dependency; absent only on platforms it lacks
-    uvloop = None
-
-LOOPS = ["asyncio", pytest.param("uvloop", marks=pytest.mark.skipif(uvloop is None, reason="uvloop not installed"))]
 ANYIO_WORKER_NAME = "AnyIO worker thread"
 
 
-@pytest.fixture(params=LOOPS)
-def run(request):
+@pytest.fixture
+def run(loop_kind):
     """``anyio.run(main)`` on the parametrized loop kind; ``main`` receives nothing."""
-    factory = uvloop.new_event_loop if request.param == "uvloop" else asyncio.new_event_loop
+    factory = functools.partial(new_event_loop, loop_kind)
 
     def run_main(main):
         return anyio.run(main, backend="asyncio", backend_options={"loop_factory": factory})
@@ -414,10 +408,6 @@ def test_ten_loops_in_ten_threads_each_have_their_own_default_limiter():
 )
 def test_supported_versions(version, supported):
     assert _anyio.is_supported(version) is supported
-
-
-def run_python(code):
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize(

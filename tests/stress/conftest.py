@@ -38,17 +38,13 @@ import faulthandler
 import os
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from typing import Any, Callable
 
 import pytest
-
-try:
-    import uvloop
-except ImportError:  # a test dependency; absent only where uvloop does not build
-    uvloop = None
+import python_subprocess
+from loop_kinds import INSTALLED_LOOPS, recording_loop
 
 try:
     import resource
@@ -354,21 +350,6 @@ def threads() -> ThreadGroup:
     return ThreadGroup()
 
 
-LOOP_KINDS = [
-    "asyncio",
-    pytest.param("uvloop", marks=pytest.mark.skipif(uvloop is None, reason="uvloop not installed")),
-]
-
-
-def new_loop(kind: str = "asyncio") -> asyncio.AbstractEventLoop:
-    """A loop of ``kind`` whose exception handler records into ``loop.errors``."""
-    loop = uvloop.new_event_loop() if kind == "uvloop" else asyncio.new_event_loop()
-    errors: list[dict[str, Any]] = []
-    loop.set_exception_handler(lambda _, context: errors.append(context))
-    loop.errors = errors  # type: ignore[attr-defined]
-    return loop
-
-
 def run_loop(kind: str, main: Callable[[], Any], timeout: float) -> Any:
     """Runs ``main()`` like ``asyncio.run`` on a recording loop, bounded by ``timeout``.
 
@@ -376,7 +357,7 @@ def run_loop(kind: str, main: Callable[[], Any], timeout: float) -> Any:
     down, its recorded errors left in ``loop.errors`` and the number of tasks
     still pending when ``main`` returned in ``loop.leftover_tasks``.
     """
-    loop = new_loop(kind)
+    loop = recording_loop(kind)
     asyncio.set_event_loop(loop)
     try:
         result = loop.run_until_complete(asyncio.wait_for(main(), timeout))
@@ -399,17 +380,11 @@ def loops() -> Any:
     """``loops.new(kind)``, ``loops.run(kind, main, timeout)``, ``loops.kinds`` (installed kinds)."""
 
     class Loops:
-        new = staticmethod(new_loop)
+        new = staticmethod(recording_loop)
         run = staticmethod(run_loop)
-        kinds = ["asyncio"] + (["uvloop"] if uvloop is not None else [])
+        kinds = INSTALLED_LOOPS
 
     return Loops()
-
-
-@pytest.fixture(params=LOOP_KINDS)
-def loop_kind(request: pytest.FixtureRequest) -> str:
-    """Parametrizes a test over the stock asyncio loop and uvloop (when installed)."""
-    return request.param
 
 
 @pytest.fixture
@@ -422,10 +397,9 @@ def run_python(tally: Tally) -> Callable[..., subprocess.CompletedProcess]:
     """
 
     def run(code: str, timeout: float = 60, flags: Any = (), argv: Any = ()) -> subprocess.CompletedProcess:
-        command = [sys.executable, *flags, "-c", textwrap.dedent(code), *argv]
         tally.subprocesses()
         try:
-            return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+            return python_subprocess.run_python(code, timeout, flags, argv)
         except subprocess.TimeoutExpired as expired:
             raise AssertionError(
                 "subprocess still running after {} s (killed)\nstdout tail: {!r}\nstderr tail: {!r}".format(
