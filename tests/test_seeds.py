@@ -1,4 +1,4 @@
-"""The seed documents' examples (/work/shared/seeds/), run with stealpool.
+"""The seed documents' examples, run with stealpool.
 
 Every code example of the tutorials and reference pages stealpool was started
 from, with stealpool in place of the stdlib pool: ``stealpool.ThreadPoolExecutor``
