@@ -15,7 +15,6 @@ import weakref
 from concurrent.futures.thread import BrokenThreadPool
 
 import pytest
-
 import stealpool
 from stealpool._executor import default_max_workers
 
@@ -125,9 +124,7 @@ def test_works_with_wait_and_as_completed():
         futures = [pool.submit(pow, i, 2) for i in range(100)]
         done, not_done = concurrent.futures.wait(futures, timeout=30)
         assert not not_done and len(done) == 100
-        assert sorted(f.result() for f in concurrent.futures.as_completed(futures)) == [
-            i * i for i in range(100)
-        ]
+        assert sorted(f.result() for f in concurrent.futures.as_completed(futures)) == [i * i for i in range(100)]
 
 
 def test_map_matches_the_stdlib():
@@ -214,9 +211,7 @@ def test_a_cancelled_future_never_runs():
 
 def test_initializer_runs_once_per_worker_with_initargs():
     seen = []
-    with stealpool.ThreadPoolExecutor(
-        max_workers=2, initializer=seen.append, initargs=("init",)
-    ) as pool:
+    with stealpool.ThreadPoolExecutor(max_workers=2, initializer=seen.append, initargs=("init",)) as pool:
         assert pool.submit(lambda: "ok").result() == "ok"
     assert seen and set(seen) == {"init"} and len(seen) <= 2
 
@@ -449,8 +444,16 @@ def test_stats_snapshot():
             future.result()
         stats = pool.stats()
     assert set(stats) == {
-        "workers", "idle", "queued", "running", "completed",
-        "stolen", "spawned", "retired", "panicked", "bridged",
+        "workers",
+        "idle",
+        "queued",
+        "running",
+        "completed",
+        "stolen",
+        "spawned",
+        "retired",
+        "panicked",
+        "bridged",
     }
     assert stats["completed"] == 50
     assert 1 <= stats["spawned"] <= 2
@@ -498,6 +501,7 @@ def test_submitting_from_many_threads_loses_nothing():
 
 def test_tasks_submitted_from_workers_run_even_when_the_submitter_blocks():
     with stealpool.ThreadPoolExecutor(max_workers=2) as pool:
+
         def outer():
             return pool.submit(lambda: "inner").result(timeout=10)
 

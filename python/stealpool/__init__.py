@@ -5,8 +5,8 @@
 ``asyncio.to_thread`` and ``loop.run_in_executor(None, ...)`` run on it.
 """
 
-from ._core import PanicException
 from ._asyncio import install, loop_factory, run, shared_pool
+from ._core import PanicException
 from ._executor import ThreadPoolExecutor
 from ._to_thread import to_thread
 
@@ -40,4 +40,4 @@ def __getattr__(name: str) -> str:
         from importlib.metadata import version
 
         return version("stealpool")
-    raise AttributeError("module {!r} has no attribute {!r}".format(__name__, name))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -29,7 +29,7 @@ import sys
 import threading
 import warnings
 from contextvars import copy_context
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable
 
 from ._asyncio import default_executor_of
 from ._executor import ThreadPoolExecutor
@@ -111,9 +111,9 @@ def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., 
     async def run_sync_in_worker_thread(
         cls: Any,
         func: Callable[..., Any],
-        args: Tuple[Any, ...],
+        args: tuple[Any, ...],
         abandon_on_cancel: bool = False,
-        limiter: Optional[Any] = None,
+        limiter: Any | None = None,
     ) -> Any:
         loop = asyncio.get_running_loop()
         executor = default_executor_of(loop)
@@ -143,7 +143,7 @@ def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., 
         finally:
             limiter.release()
 
-    def call_as_anyio_worker(token: Any, cancel_scope: Any, func: Callable[..., Any], args: Tuple[Any, ...]) -> Any:
+    def call_as_anyio_worker(token: Any, cancel_scope: Any, func: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         # On a stealpool worker, the thread-locals an anyio worker thread has
         # (anyio's claim_worker_thread), so from_thread.run/run_sync and
         # check_cancelled find the loop and the scope.

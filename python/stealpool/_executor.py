@@ -8,7 +8,7 @@ import functools
 import os
 import threading
 import weakref
-from typing import Any, Callable, Dict, Set, Tuple, TypeVar
+from typing import Any, Callable, TypeVar
 
 from . import _core, _lifecycle
 from ._worker_threads import WorkerThread, on_worker_exit, on_worker_start, run_initializer
@@ -31,12 +31,14 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     ``concurrent.futures.Future`` in between, and ``stats()`` reports the pool.
     """
 
+    _thread_name_prefix: str  # always set: the stdlib's default when none is given
+
     def __init__(
         self,
         max_workers: int | None = None,
         thread_name_prefix: str = "",
         initializer: Callable[..., object] | None = None,
-        initargs: Tuple[Any, ...] = (),
+        initargs: tuple[Any, ...] = (),
         *,
         idle_timeout: float | None = 10.0,
     ) -> None:
@@ -60,13 +62,14 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
             raise ValueError("idle_timeout must be None or a non-negative number of seconds")
         self._max_workers = max_workers
         self._thread_name_prefix = thread_name_prefix or (
-            "ThreadPoolExecutor-%d" % self._counter()  # type: ignore[attr-defined]
+            f"ThreadPoolExecutor-{self._counter()}"  # type: ignore[attr-defined]
         )
-        self._initializer = initializer
+        # typeshed types the stdlib's attribute as returning None, its parameter as returning anything.
+        self._initializer = initializer  # type: ignore[assignment]
         self._initargs = initargs
         self._idle_timeout = idle_timeout
         self._tracker: _core.Tracker | None = None
-        self._worker_threads: Set[WorkerThread] = set()
+        self._worker_threads: set[WorkerThread] = set()
         self._core = self._new_core()
         _lifecycle.track(self)
 
@@ -100,7 +103,9 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         loop = asyncio.get_running_loop()
         return self._core.run(loop, fn, args, kwargs or None, True, self._tracker)
 
-    def _run_for_loop(self, loop: asyncio.AbstractEventLoop, fn: Callable[..., T], args: Tuple[Any, ...]) -> asyncio.Future[T]:
+    def _run_for_loop(
+        self, loop: asyncio.AbstractEventLoop, fn: Callable[..., T], args: tuple[Any, ...]
+    ) -> asyncio.Future[T]:
         """``loop.run_in_executor(self, fn, *args)`` through the loop's bridge."""
         return self._core.run(loop, fn, args, None, False, self._tracker)
 
@@ -109,13 +114,13 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
 
     shutdown.__doc__ = concurrent.futures.ThreadPoolExecutor.shutdown.__doc__
 
-    def stats(self) -> Dict[str, int]:
+    def stats(self) -> dict[str, int]:
         """A snapshot: workers, idle, queued, running, completed, stolen,
         spawned, retired, panicked, and bridged (asyncio completions)."""
         return self._core.stats()
 
     @property
-    def _threads(self) -> Set[WorkerThread]:  # type: ignore[override]
+    def _threads(self) -> set[WorkerThread]:  # type: ignore[override]
         """The live workers, as ``threading.Thread``-like objects."""
         return set(self._worker_threads)
 

@@ -49,8 +49,8 @@ class Future(concurrent.futures.Future):  # type: ignore[type-arg]
     _result = None
     _exception = None
     _condition = MadeOnFirstUse(FutureCondition)
-    _waiters = MadeOnFirstUse(list)
-    _done_callbacks = MadeOnFirstUse(list)
+    _waiters: MadeOnFirstUse[list[Any]] = MadeOnFirstUse(list)
+    _done_callbacks: MadeOnFirstUse[list[Any]] = MadeOnFirstUse(list)
 
     def __init__(self) -> None:
         """Everything else is made on first use."""

@@ -13,14 +13,14 @@ import sys
 import threading
 import weakref
 from concurrent.futures import _base
-from typing import TYPE_CHECKING, Any, Callable, Tuple
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from ._core import WorkerHandle
     from ._executor import ThreadPoolExecutor
 
 
-class WorkerThread(threading._DummyThread):  # type: ignore[name-defined,misc]
+class WorkerThread(threading._DummyThread):
     """The ``threading.Thread`` face of one worker: ``name``, ``is_alive()``, ``join()``."""
 
     def __init__(self, handle: WorkerHandle) -> None:
@@ -50,14 +50,14 @@ def on_worker_start(executor_ref: weakref.ref[ThreadPoolExecutor], handle: Worke
         executor._worker_threads.add(thread)
     del executor
     trace_hook = threading._trace_hook  # type: ignore[attr-defined]
-    profile_hook = threading._profile_hook  # type: ignore[attr-defined]
+    profile_hook = threading._profile_hook
     if trace_hook is not None:
         sys.settrace(trace_hook)
     if profile_hook is not None:
         sys.setprofile(profile_hook)
 
 
-def run_initializer(initializer: Callable[..., object], initargs: Tuple[Any, ...]) -> bool:
+def run_initializer(initializer: Callable[..., object], initargs: tuple[Any, ...]) -> bool:
     """Runs the pool's initializer on a new worker. False: it failed, and the
     worker breaks the pool (queued and later work fail with
     ``BrokenThreadPool``). What it leaves in the worker's context is seen by

@@ -35,7 +35,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     served = replacement.__module__ == "stealpool._anyio" and bridged > 0
     if reporter is not None:
         reporter.write_sep(
-            "-", "stealpool: anyio backend method from {}, {} completions bridged".format(replacement.__module__, bridged)
+            "-", f"stealpool: anyio backend method from {replacement.__module__}, {bridged} completions bridged"
         )
     if not served and session.testscollected:
         if reporter is not None:

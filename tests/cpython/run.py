@@ -28,8 +28,9 @@ import site
 import sys
 import tempfile
 import unittest
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Callable, Iterator, List, Tuple
+from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 PATCH_MODULE = "_stealpool_stdlib_patch"
@@ -37,22 +38,33 @@ PER_TEST_LIMIT = 120  # seconds
 
 # (module, which of its tests): the thread-pool half of test_concurrent_futures
 # and asyncio's default-executor and to_thread tests.
-SUITES: List[Tuple[str, Callable[[str], bool]]] = [
+SUITES: list[tuple[str, Callable[[str], bool]]] = [
     *(
         ("test.test_concurrent_futures." + name, lambda test_id: ".ThreadPool" in test_id)
-        for name in ("test_thread_pool", "test_shutdown", "test_wait", "test_as_completed", "test_init", "test_deadlock")
+        for name in (
+            "test_thread_pool",
+            "test_shutdown",
+            "test_wait",
+            "test_as_completed",
+            "test_init",
+            "test_deadlock",
+        )
     ),
     ("test.test_concurrent_futures.test_future", lambda test_id: True),
     ("test.test_asyncio.test_threads", lambda test_id: True),
-    ("test.test_asyncio.test_base_events", re.compile(r"executor|asyncgen_finalization_by_gc_in_other_thread|test_call_coroutine").search),
+    (
+        "test.test_asyncio.test_base_events",
+        re.compile(r"executor|asyncgen_finalization_by_gc_in_other_thread|test_call_coroutine").search,
+    ),
     ("test.test_asyncio.test_events", re.compile(r"run_in_executor").search),
     ("test.test_asyncio.test_tasks", lambda test_id: ".RunCoroutineThreadsafeTests." in test_id),
 ]
 
+
 def main() -> int:
     if not has_module("test.test_concurrent_futures.test_thread_pool"):
         # Older Pythons have test_concurrent_futures as one module, some builds no test package.
-        print("CPython's test.test_concurrent_futures package is not installed for {}: skipped".format(sys.executable))
+        print(f"CPython's test.test_concurrent_futures package is not installed for {sys.executable}: skipped")
         return 0
     install_patch()
     if os.environ.get("STEALPOOL_PATCH_STDLIB") != "1":
@@ -77,7 +89,7 @@ def install_patch() -> None:
         raise SystemExit("run this from a virtualenv: the patch is installed into its site-packages")
     site_packages = Path(site.getsitepackages()[0])
     shutil.copyfile(HERE / "stdlib_patch.py", site_packages / (PATCH_MODULE + ".py"))
-    (site_packages / (PATCH_MODULE + ".pth")).write_text("import {}\n".format(PATCH_MODULE))
+    (site_packages / (PATCH_MODULE + ".pth")).write_text(f"import {PATCH_MODULE}\n")
 
 
 def run_patched(log: Path) -> int:
