@@ -23,6 +23,25 @@ def noop() -> None:
     return None
 
 
+@pytest.fixture(autouse=True)
+def stealpool_served_what_it_accepted(monkeypatch):
+    """Most tests here check stealpool against the stdlib's behaviour, which
+    the stdlib's own class would pass too; this makes each of them prove that
+    stealpool's pool did the work: every pool the test made that accepted a
+    task started a worker of its own (its stats() say so)."""
+    accepting = []
+    submit = stealpool.ThreadPoolExecutor.submit
+
+    def recording_submit(self, fn, /, *args, **kwargs):
+        future = submit(self, fn, *args, **kwargs)
+        accepting.append(self._core)
+        return future
+
+    monkeypatch.setattr(stealpool.ThreadPoolExecutor, "submit", recording_submit)
+    yield
+    assert all(core.stats()["spawned"] > 0 for core in accepting)
+
+
 def test_is_a_stdlib_thread_pool_executor():
     with stealpool.ThreadPoolExecutor() as pool:
         assert isinstance(pool, concurrent.futures.ThreadPoolExecutor)
