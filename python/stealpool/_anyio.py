@@ -23,7 +23,6 @@ versions tested (``SUPPORTED_ANYIO``); others keep anyio's path, with a warning.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import sys
 import threading
@@ -31,6 +30,7 @@ import warnings
 from contextvars import copy_context
 from typing import Any, Callable
 
+from . import _lifecycle
 from ._asyncio import default_executor_of
 from ._executor import ThreadPoolExecutor
 
@@ -38,10 +38,7 @@ from ._executor import ThreadPoolExecutor
 # Tested: 4.12.1 (the last for CPython 3.9) and 4.16.0.
 SUPPORTED_ANYIO = ((4, 12), (5, 0))
 
-_activation_lock = threading.Lock()
-if hasattr(os, "register_at_fork"):
-    # A thread that held it at fork time does not exist in the child.
-    os.register_at_fork(after_in_child=_activation_lock._at_fork_reinit)  # type: ignore[attr-defined]
+_activation_lock = _lifecycle.lock_reset_in_child(threading.Lock())
 _activated = False
 
 

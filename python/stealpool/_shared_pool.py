@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import os
 import threading
 import weakref
 from typing import Any, Callable, TypeVar
@@ -29,11 +28,9 @@ T = TypeVar("T")
 _shared_pool: ThreadPoolExecutor | None = None
 _open_views = 0  # views of _shared_pool not shut down yet
 # Reentrant: a view dropped in a cycle is released by the garbage collector,
-# which may run inside any allocation, this lock's holder included.
-_shared_pool_lock = threading.RLock()
-if hasattr(os, "register_at_fork"):
-    # A thread that held it at fork time does not exist in the child.
-    os.register_at_fork(after_in_child=_shared_pool_lock._at_fork_reinit)  # type: ignore[attr-defined]
+# which may run inside any allocation, this lock's holder included. Made
+# fresh in a forked child before anything there can take it.
+_shared_pool_lock = _lifecycle.lock_reset_in_child(threading.RLock())
 
 
 def shared_pool() -> ThreadPoolExecutor:
