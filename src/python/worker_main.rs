@@ -2,6 +2,7 @@
 //! life (so its thread state, and `threading.local` data, persist across
 //! tasks), detached only while it spins or parks waiting for work.
 
+use std::mem::ManuallyDrop;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -29,8 +30,25 @@ pub(crate) struct WorkerHooks {
     pub broken: Arc<OnceLock<String>>,
 }
 
+/// Python objects a worker thread may be the last to hold, after it has left
+/// the interpreter for good. A `Py` dropped there queues its decref under a
+/// PyO3 lock, and a fork in that moment leaves the lock held in the child,
+/// whose next call into PyO3 then waits forever. So they are released with
+/// the interpreter attached, or leaked if it is finalizing.
+struct ReleasedAttached<T>(ManuallyDrop<T>);
+
+impl<T> Drop for ReleasedAttached<T> {
+    fn drop(&mut self) {
+        let objects = &mut self.0;
+        // SAFETY: dropped exactly once, here, and never used again.
+        let _ = Python::try_attach(|_py| unsafe { ManuallyDrop::drop(objects) });
+    }
+}
+
 pub(crate) fn python_worker_main(hooks: WorkerHooks) -> ThreadMain {
+    let hooks = ReleasedAttached(ManuallyDrop::new(hooks));
     Arc::new(move |worker: &WorkerContext| {
+        let hooks = &*hooks.0;
         // Not attached when the interpreter is finalizing: such a thread just
         // ends. The exit hook joins workers before finalization, so queued
         // work is never stranded that way.
