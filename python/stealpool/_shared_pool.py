@@ -148,13 +148,8 @@ class LoopExecutor(ThreadPoolExecutor):
             self._tracker.wait()
         retiring = self._claim.retiring
         if retiring is not None:
-            workers = retiring._threads - {threading.current_thread()}
+            # With wait, returns once every worker but the caller has ended.
             retiring.shutdown(wait=wait)
-            if wait:
-                # As the stdlib joins its threads: the pool's wait can return
-                # a moment before each worker reports itself ended.
-                for worker in workers:
-                    worker.join()
 
     @property
     def _shutdown(self) -> bool:  # type: ignore[override]
