@@ -51,3 +51,15 @@ build_release_wheel() {
     PATH="$PWD/$WHEEL_TOOLS/bin:$PATH" maturin build --release --quiet --zig --compatibility manylinux2014 \
         --interpreter "$python" --out "$out" "$@"
 }
+
+# Pinned so that a fresh machine reports what this one does; with the
+# packages whose APIs mypy checks our code against (anyio, which
+# stealpool/_anyio.py patches, and the benchmark's peers and web stack).
+LINT_PACKAGES=(ruff==0.17.6 mypy==2.4.1 anyio==4.16.0 uvloop==0.23.0 uvicorn==0.54.0 starlette==1.10.0 matplotlib==3.11.2 hypertile==0.1.2)
+LINT_TOOLS=.venvs/lint
+
+# lint_tools: makes $LINT_TOOLS, a virtualenv with $LINT_PACKAGES.
+lint_tools() {
+    [ -x "$LINT_TOOLS/bin/python" ] || "$(find_python 3.13 || command -v python3)" -m venv "$LINT_TOOLS"
+    "$LINT_TOOLS/bin/python" -m pip install -q --disable-pip-version-check "${LINT_PACKAGES[@]}"
+}

@@ -11,16 +11,11 @@ them, and says so with ``STEALPOOL_RELEASE_WHEEL=1``: only then are the
 
 from __future__ import annotations
 
-import asyncio
 import os
 import weakref
 
 import pytest
-
-try:
-    import uvloop
-except ImportError:  # uvloop is a test dependency; absent only on platforms it lacks
-    uvloop = None
+from loop_kinds import LOOPS, recording_loop
 
 
 def pytest_configure(config):
@@ -36,12 +31,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-LOOPS = ["asyncio", pytest.param("uvloop", marks=pytest.mark.skipif(uvloop is None, reason="uvloop not installed"))]
-
-
 @pytest.fixture(params=LOOPS)
 def loop_kind(request):
-    """"asyncio" (the stock loop) or "uvloop"."""
+    """ "asyncio" (the stock loop) or "uvloop"."""
     return request.param
 
 
@@ -55,10 +47,7 @@ def new_loop(loop_kind):
     made = weakref.WeakSet()
 
     def make(debug=False):
-        loop = uvloop.new_event_loop() if loop_kind == "uvloop" else asyncio.new_event_loop()
-        loop.set_debug(debug)
-        loop.errors = []
-        loop.set_exception_handler(lambda _, context: loop.errors.append(context))
+        loop = recording_loop(loop_kind, debug)
         made.add(loop)
         return loop
 

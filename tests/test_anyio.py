@@ -10,35 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import subprocess
-import sys
-import textwrap
+import functools
 import threading
 
 import pytest
-
 import stealpool
+from loop_kinds import new_event_loop
+from python_subprocess import run_python
 
-anyio = pytest.importorskip("anyio")
-import anyio.from_thread  # noqa: E402
-import anyio.to_thread  # noqa: E402
-from anyio._backends._asyncio import AsyncIOBackend  # noqa: E402
+pytest.importorskip("anyio")
+import anyio.from_thread
+import anyio.to_thread
+from anyio._backends._asyncio import AsyncIOBackend
+from stealpool import _anyio
 
-from stealpool import _anyio  # noqa: E402
-
-try:
-    import uvloop
-except ImportError:  # uvloop is a test dependency; absent only on platforms it lacks
-    uvloop = None
-
-LOOPS = ["asyncio", pytest.param("uvloop", marks=pytest.mark.skipif(uvloop is None, reason="uvloop not installed"))]
 ANYIO_WORKER_NAME = "AnyIO worker thread"
 
 
-@pytest.fixture(params=LOOPS)
-def run(request):
+@pytest.fixture
+def run(loop_kind):
     """``anyio.run(main)`` on the parametrized loop kind; ``main`` receives nothing."""
-    factory = uvloop.new_event_loop if request.param == "uvloop" else asyncio.new_event_loop
+    factory = functools.partial(new_event_loop, loop_kind)
 
     def run_main(main):
         return anyio.run(main, backend="asyncio", backend_options={"loop_factory": factory})
@@ -418,12 +410,6 @@ def test_supported_versions(version, supported):
     assert _anyio.is_supported(version) is supported
 
 
-def run_python(code):
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
-    )
-
-
 @pytest.mark.parametrize(
     "hide_anyio",
     ['sys.modules["anyio"] = None  # as if anyio were not installed', "# installed, but not imported"],
@@ -431,9 +417,9 @@ def run_python(code):
 )
 def test_install_imports_no_anyio_and_still_works(hide_anyio):
     finished = run_python(
-        """
+        f"""
         import asyncio, sys
-        {}
+        {hide_anyio}
         import stealpool
 
         async def main():
@@ -445,7 +431,7 @@ def test_install_imports_no_anyio_and_still_works(hide_anyio):
         loaded = [name for name, module in sys.modules.items() if name.split(".")[0] == "anyio" and module is not None]
         assert loaded == [], loaded
         print("ok")
-        """.format(hide_anyio)
+        """
     )
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.split() == ["ok"]

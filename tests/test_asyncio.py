@@ -13,12 +13,26 @@ import time
 import weakref
 
 import pytest
-
 import stealpool
 
 
 def current_thread_name():
     return threading.current_thread().name
+
+
+async def thread_name_on_stealpool():
+    """``asyncio.to_thread(current_thread_name)``, failing unless stealpool served it.
+
+    The stdlib names its default executor's threads ``asyncio_N`` too, so the
+    proof is that the loop's default executor is stealpool's and that the call
+    crossed its bridge.
+    """
+    executor = stealpool._asyncio.default_executor_of(asyncio.get_running_loop())
+    assert isinstance(executor, stealpool.ThreadPoolExecutor), executor
+    before = executor.stats()["bridged"]
+    name = await asyncio.to_thread(current_thread_name)
+    assert executor.stats()["bridged"] - before == 1
+    return name
 
 
 def test_pool_run_returns_results_with_keyword_arguments(run):
@@ -157,7 +171,7 @@ def test_getaddrinfo_runs_on_stealpool(new_loop):
     async def main():
         executor = stealpool.install()
         before = executor.stats()["bridged"]
-        infos = await loop.getaddrinfo("localhost", 80, type=socket.SOCK_STREAM)
+        infos = await loop.getaddrinfo("127.0.0.1", 80, type=socket.SOCK_STREAM)
         return infos, executor.stats()["bridged"] - before
 
     try:
@@ -172,9 +186,11 @@ def test_getaddrinfo_runs_on_stealpool(new_loop):
 
 def test_debug_mode(run):
     async def main():
-        stealpool.install()
+        executor = stealpool.install()
         loop = asyncio.get_running_loop()
+        before = executor.stats()["bridged"]
         assert await loop.run_in_executor(None, pow, 2, 5) == 32
+        assert executor.stats()["bridged"] - before == 1
 
         async def coroutine():
             return 1
@@ -287,13 +303,16 @@ def test_set_default_executor_and_run_in_executor_under_asyncio_run():
 
     assert asyncio.run(main()) == ("default_0", 27)
     assert pool._shutdown
+    # The stdlib's pool would name its threads default_0 too.
+    assert pool.stats()["completed"] == 2
 
 
 def test_stealpool_run_installs_first():
+    assert stealpool.run(thread_name_on_stealpool()).startswith("asyncio_")
+
     async def main():
         return await asyncio.to_thread(current_thread_name)
 
-    assert stealpool.run(main()).startswith("asyncio_")
     assert stealpool.run(main(), max_workers=1, thread_name_prefix="solo") == "solo_0"
     with pytest.raises(ValueError, match="a coroutine was expected"):
         stealpool.run(main)
@@ -301,31 +320,31 @@ def test_stealpool_run_installs_first():
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.Runner is new in 3.11")
 def test_loop_factory_with_runner():
-    async def main():
-        return await asyncio.to_thread(current_thread_name)
-
     with asyncio.Runner(loop_factory=stealpool.loop_factory) as runner:
-        assert runner.run(main()).startswith("asyncio_")
+        assert runner.run(thread_name_on_stealpool()).startswith("asyncio_")
 
 
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="asyncio.run(loop_factory=) is new in 3.12")
 def test_loop_factory_with_asyncio_run():
-    async def main():
-        return await asyncio.to_thread(current_thread_name)
-
-    assert asyncio.run(main(), loop_factory=stealpool.loop_factory).startswith("asyncio_")
+    assert asyncio.run(thread_name_on_stealpool(), loop_factory=stealpool.loop_factory).startswith("asyncio_")
 
 
 def test_to_thread_without_install_uses_the_shared_pool(run):
     async def main():
-        return await stealpool.to_thread(current_thread_name)
+        name = await stealpool.to_thread(current_thread_name)
+        view = asyncio.get_running_loop()._stealpool_to_thread_view
+        return name, view._pool is stealpool.shared_pool(), view.stats()["bridged"]
 
-    assert run(main).startswith("asyncio_")
+    name, on_shared_pool, bridged = run(main)
+    assert name.startswith("asyncio_")
+    assert on_shared_pool and bridged >= 1
 
 
 def test_burst_of_to_thread_resolves_everything(run):
     async def main():
-        stealpool.install()
-        return await asyncio.gather(*(asyncio.to_thread(abs, -i) for i in range(5000)))
+        executor = stealpool.install()
+        before = executor.stats()["bridged"]
+        results = await asyncio.gather(*(asyncio.to_thread(abs, -i) for i in range(5000)))
+        return results, executor.stats()["bridged"] - before
 
-    assert run(main) == list(range(5000))
+    assert run(main) == (list(range(5000)), 5000)

@@ -8,7 +8,6 @@ import queue
 import threading
 
 import pytest
-
 import stealpool
 
 BOUND = 60.0
@@ -39,7 +38,9 @@ def wait_for_waiting_submitters(pool, count):
     raise AssertionError(pool.stats())
 
 
-@pytest.mark.parametrize("bad, error", [(0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError), ("2", TypeError)])
+@pytest.mark.parametrize(
+    "bad, error", [(0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError), ("2", TypeError)]
+)
 def test_rejects_bad_max_queued(bad, error):
     with pytest.raises(error, match="^max_queued must be None or"):
         stealpool.ThreadPoolExecutor(max_queued=bad)

@@ -8,7 +8,6 @@ import asyncio
 import threading
 
 import pytest
-
 import stealpool
 
 BOUND = 60.0

@@ -13,23 +13,42 @@ import math
 import subprocess
 import sys
 import threading
-from typing import Dict, List
+from typing import Any
 
 import pytest
-
-from stealpool.bench import cli, memory_probe, peers, plot, report
-from stealpool.bench.alternation import Turn, alternate, alternation_schedule
-from stealpool.bench.hashing import worker_counts
+from stealpool.bench import cli, memory, peers, plot, report
+from stealpool.bench.cli import WORKLOADS
+from stealpool.bench.context import DEFAULT, FULL, QUICK, Progress
+from stealpool.bench.hashing import split_evenly, worker_counts
 from stealpool.bench.loops import LoopHost, LoopKind
 from stealpool.bench.pool_workloads import ideal_sleep_seconds
-from stealpool.bench.process_limit import split_evenly
-from stealpool.bench.progress import Progress
-from stealpool.bench.registry import WORKLOADS
-from stealpool.bench.results import STDLIB, STEALPOOL, make_row
-from stealpool.bench.sizes import DEFAULT, FULL, QUICK
-from stealpool.bench.stats import HIGHER_IS_BETTER, LOWER_IS_BETTER, median, ratio_to_baseline
+from stealpool.bench.results import (
+    HIGHER_IS_BETTER,
+    LOWER_IS_BETTER,
+    STDLIB,
+    STEALPOOL,
+    Turn,
+    alternate,
+    alternation_schedule,
+    make_row,
+    median,
+    ratio_to_baseline,
+)
 
-ROW_KEYS = {"workload", "variant", "label", "unit", "better", "baseline", "medians", "ratios", "references", "samples", "params", "note"}
+ROW_KEYS = {
+    "workload",
+    "variant",
+    "label",
+    "unit",
+    "better",
+    "baseline",
+    "medians",
+    "ratios",
+    "references",
+    "samples",
+    "params",
+    "note",
+}
 REPORT_KEYS = {"schema", "machine", "settings", "ratio_convention", "peers", "notes", "rows"}
 
 FAKE_MACHINE = {
@@ -45,26 +64,39 @@ FAKE_MACHINE = {
 FAKE_SETTINGS = {"size": "default", "rounds": 3, "warmup_rounds": 1, "workloads": ["burst", "sha256"]}
 
 
-def sample_rows() -> List:
+def sample_rows() -> list:
     return [
         make_row(
-            "burst", "asyncio", "us/call", LOWER_IS_BETTER,
+            "burst",
+            "asyncio",
+            "us/call",
+            LOWER_IS_BETTER,
             {STEALPOOL: [10.0, 12.0, 11.0], STDLIB: [30.0, 33.0, 36.0], "anyio": [66.0, 60.0, 63.0]},
             params={"calls": 2000},
         ),
         make_row(
-            "sha256", "2 workers", "x serial", HIGHER_IS_BETTER,
+            "sha256",
+            "2 workers",
+            "x serial",
+            HIGHER_IS_BETTER,
             {STEALPOOL: [1.8, 1.9, 2.0], STDLIB: [1.5, 1.5, 1.6], "process limit": [2.0, 2.0, 2.0]},
-            references=["process limit"], params={"workers": 2}, note="serial 15 ms",
+            references=["process limit"],
+            params={"workers": 2},
+            note="serial 15 ms",
         ),
         make_row(
-            "floor", "asyncio", "us/call", LOWER_IS_BETTER,
-            {STEALPOOL: [12.0], "loop alone": [3.0]}, baseline=None, references=["loop alone"],
+            "floor",
+            "asyncio",
+            "us/call",
+            LOWER_IS_BETTER,
+            {STEALPOOL: [12.0], "loop alone": [3.0]},
+            baseline=None,
+            references=["loop alone"],
         ),
     ]
 
 
-def sample_report() -> Dict:
+def sample_report() -> dict:
     return report.build_report(sample_rows(), FAKE_MACHINE, FAKE_SETTINGS, ["hypertile not importable: skipped"])
 
 
@@ -168,7 +200,7 @@ def test_schedule_rejects_nonsense(rounds, warmup, names) -> None:
 
 
 def test_alternate_calls_in_schedule_order_and_drops_warmup() -> None:
-    calls: List[str] = []
+    calls: list[str] = []
     counter = {"A": 0, "B": 0}
 
     def contender(name: str):
@@ -179,9 +211,11 @@ def test_alternate_calls_in_schedule_order_and_drops_warmup() -> None:
 
         return sample
 
-    rounds_seen: List[tuple] = []
+    rounds_seen: list[tuple] = []
     samples = alternate(
-        {"A": contender("A"), "B": contender("B")}, rounds=2, warmup=1,
+        {"A": contender("A"), "B": contender("B")},
+        rounds=2,
+        warmup=1,
         on_round=lambda index, total, measured: rounds_seen.append((index, total, measured)),
     )
     assert calls == ["A", "B", "A", "B", "A", "B"]
@@ -245,7 +279,7 @@ def test_table_header_states_machine_and_convention() -> None:
     assert "CPython 3.11.7" in header
     assert "2026-01-02T03:04:05+00:00" in header
     assert "Linux-test" in header and "2 CPUs" in header
-    assert "> 1 means stealpool is faster" in header
+    assert "above 1 means stealpool is faster" in header
     assert "hypertile not importable" in header
 
 
@@ -263,14 +297,66 @@ def test_table_columns_and_cells() -> None:
     assert floor[3] == report.MISSING and floor[4] == report.MISSING
 
 
-def test_table_lines_up() -> None:
-    lines = report.render_table(sample_report()).splitlines()
+@pytest.mark.parametrize("wide", [False, True])
+def test_table_lines_up(wide: bool) -> None:
+    lines = report.render_table(sample_report(), wide=wide).splitlines()
     start = next(index for index, line in enumerate(lines) if line.startswith("workload"))
     header, rule = lines[start], lines[start + 1]
     assert set(rule.replace(" ", "")) == {"-"}
     # Every column boundary in the rule falls where the header has its gaps.
     assert len(header) <= len(rule)
     assert len(lines) == start + 2 + 3
+
+
+def a_full_width_report() -> dict[str, Any]:
+    """Rows with the longest labels and every peer a default run shows."""
+    every_peer = {name: [50.0] for name in (STEALPOOL, STDLIB, *report.OTHER_COLUMN_ORDER[:5])}
+    rows = [
+        make_row("anyio_roundtrip", "asyncio", "us/call", LOWER_IS_BETTER, every_peer, note="x" * 80),
+        make_row("sleep_fanout", "64 workers", "x ideal", LOWER_IS_BETTER, {STEALPOOL: [1.1], STDLIB: [1.14]}),
+        make_row(
+            "grain",
+            "64 KiB",
+            "MB/s",
+            HIGHER_IS_BETTER,
+            {STEALPOOL: [1093.0], STDLIB: [1044.0], "serial": [1266.0], "process limit": [2524.0]},
+            references=["serial", "process limit"],
+        ),
+        make_row(
+            "floor",
+            "uvloop",
+            "us/call",
+            LOWER_IS_BETTER,
+            {STEALPOOL: [6.89], "loop alone": [3.94]},
+            baseline=None,
+            references=["loop alone"],
+        ),
+    ]
+    machine = dict(FAKE_MACHINE, platform="Linux-6.18.44-fc-v657-x86_64-with-glibc2.36", load_average_1min=0.79)
+    return report.build_report(rows, machine, FAKE_SETTINGS, ["hypertile not importable (" + "y" * 120 + "): skipped"])
+
+
+def test_default_table_fits_a_100_column_terminal_and_wide_has_the_rest() -> None:
+    data = a_full_width_report()
+    narrow = report.render_table(data)
+    wide = report.render_table(data, wide=True)
+    assert max(len(line) for line in narrow.splitlines()) <= report.NARROW_WIDTH
+    assert max(len(line) for line in wide.splitlines()) > report.NARROW_WIDTH
+    assert "hypertile" not in narrow.split("\n\nworkload")[1]  # a peer column only --wide shows
+    assert "hypertile" in wide.split("\n\nworkload")[1]
+
+
+def test_default_table_puts_stealpool_next_to_each_rows_baseline() -> None:
+    anyio_row = make_row(
+        "anyio_burst", "asyncio", "us/call", LOWER_IS_BETTER, {STEALPOOL: [30.0], "anyio": [60.0]}, baseline="anyio"
+    )
+    data = report.build_report([*sample_rows(), anyio_row], FAKE_MACHINE, FAKE_SETTINGS, [])
+    header, burst, sha256, floor, anyio_burst = report.narrow_cells(data)
+    assert header == ["workload", "unit (better)", STEALPOOL, "against", "median", "ratio", "process limit"]
+    assert burst == ["burst [asyncio]", "us/call (lower)", "11.0", STDLIB, "33.0", "3.00x", report.MISSING]
+    assert sha256[3:] == [STDLIB, "1.50", "1.27x", "2.00"]
+    assert floor[3:] == ["loop alone", "3.00", report.MISSING, report.MISSING]  # no baseline: no ratio
+    assert anyio_burst[3:6] == ["anyio", "60.0", "2.00x"]
 
 
 @pytest.mark.parametrize(
@@ -283,10 +369,21 @@ def test_format_value(value, text) -> None:
 
 def test_plot_series() -> None:
     data = sample_report()
-    assert plot.ratio_series(data)[STEALPOOL] == {"burst [asyncio]": pytest.approx(3.0), "sha256 [2 workers]": pytest.approx(1.9 / 1.5)}
+    assert plot.ratio_series(data)[STEALPOOL] == {
+        "burst [asyncio]": pytest.approx(3.0),
+        "sha256 [2 workers]": pytest.approx(1.9 / 1.5),
+    }
     scaling = plot.scaling_series(data)
     assert scaling[STEALPOOL] == [[2, 1.9]]
     assert scaling["process limit"] == [[2, 2.0]]
+
+
+@pytest.mark.parametrize("low, high", [(0.48, 11.05), (1.0, 1.0), (0.91, 4.4), (0.03, 250.0), (1.5, 2.5)])
+def test_plot_ticks_span_the_ratios_twice_apart_with_1x(low: float, high: float) -> None:
+    ticks = plot.ratio_ticks(low, high)
+    assert 1.0 in ticks
+    assert ticks[0] <= low and ticks[-1] >= high
+    assert all(later / earlier >= 2 for earlier, later in zip(ticks, ticks[1:]))  # labels cannot touch
 
 
 # --- command line ----------------------------------------------------------
@@ -317,8 +414,21 @@ def test_only_takes_commas_and_repeats_in_given_order() -> None:
 
 def test_workload_names_are_the_documented_ones() -> None:
     assert set(WORKLOADS) == {
-        "roundtrip", "burst", "anyio_roundtrip", "anyio_burst", "submit", "map", "sha256", "grain",
-        "sleep_fanout", "gil_stall", "memory", "floor", "web", "nested_fib", "backpressure",
+        "roundtrip",
+        "burst",
+        "anyio_roundtrip",
+        "anyio_burst",
+        "submit",
+        "map",
+        "sha256",
+        "grain",
+        "sleep_fanout",
+        "gil_stall",
+        "memory",
+        "floor",
+        "web",
+        "nested_fib",
+        "backpressure",
     }
 
 
@@ -336,6 +446,18 @@ def test_bad_arguments_exit_with_usage(argv, capsys) -> None:
 def test_json_and_plot_flags() -> None:
     args = cli.parse_args(["--json", "--plot", "out.png"])
     assert args.json and args.plot == "out.png"
+    assert not args.wide and cli.parse_args(["--wide"]).wide
+
+
+def test_plot_is_written_where_the_command_ran_and_says_its_full_path(monkeypatch, tmp_path, capsys) -> None:
+    drawn: list[str] = []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "require_matplotlib", lambda: None)
+    monkeypatch.setattr(cli, "run_workloads", lambda *args: sample_report())
+    monkeypatch.setattr(cli, "draw", lambda data, path: drawn.append(path))
+    assert cli.main(["--quick", "--only", "burst", "--plot", "out.png"]) == 0
+    assert drawn == ["out.png"]
+    assert "plot written to {}".format(tmp_path / "out.png") in capsys.readouterr().err
 
 
 def test_plot_without_matplotlib_says_how_to_get_it(monkeypatch, capsys) -> None:
@@ -361,7 +483,7 @@ def test_progress_goes_to_its_stream_not_stdout(capsys) -> None:
 
 
 def test_loop_host_runs_samples_on_its_own_loop_and_closes() -> None:
-    seen: List[object] = []
+    seen: list[object] = []
 
     async def body(call, size: int) -> None:
         seen.append((threading.current_thread().name, size, await call(lambda: "ran")))
@@ -403,7 +525,7 @@ def test_stealpool_peers_install_stealpool_and_the_stdlib_ones_do_not() -> None:
     for peer in peers.available_async_peers()[0]:
         if peer.name == "hypertile":
             continue
-        kinds: List[str] = []
+        kinds: list[str] = []
         host = LoopHost(LoopKind("asyncio", asyncio.new_event_loop), peer.prepare, peer.name)
         try:
             host.time(executor_kind, 0)
@@ -415,7 +537,7 @@ def test_stealpool_peers_install_stealpool_and_the_stdlib_ones_do_not() -> None:
 
 @pytest.mark.parametrize("peer", [STDLIB, STEALPOOL])
 def test_memory_probe_queues_every_task_behind_blocked_workers(peer) -> None:
-    result = memory_probe.measure(peer, tasks=500, workers=2)
+    result = memory.measure(peer, tasks=500, workers=2)
     assert result["queued"] == 500  # none ran early: the workers really were blocked
     assert result["tasks"] == 500
     if sys.platform.startswith("linux"):
@@ -428,7 +550,9 @@ def test_memory_probe_queues_every_task_behind_blocked_workers(peer) -> None:
 def test_quick_burst_json_smoke() -> None:
     finished = subprocess.run(
         [sys.executable, "-m", "stealpool.bench", "--quick", "--only", "burst", "--json"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert finished.returncode == 0, finished.stderr
     data = json.loads(finished.stdout)

@@ -17,13 +17,31 @@ import weakref
 from concurrent.futures.thread import BrokenThreadPool
 
 import pytest
-
 import stealpool
 from stealpool._executor import default_max_workers
 
 
 def noop() -> None:
     return None
+
+
+@pytest.fixture(autouse=True)
+def stealpool_served_what_it_accepted(monkeypatch):
+    """Most tests here check stealpool against the stdlib's behaviour, which
+    the stdlib's own class would pass too; this makes each of them prove that
+    stealpool's pool did the work: every pool the test made that accepted a
+    task started a worker of its own (its stats() say so)."""
+    accepting = []
+    submit = stealpool.ThreadPoolExecutor.submit
+
+    def recording_submit(self, fn, /, *args, **kwargs):
+        future = submit(self, fn, *args, **kwargs)
+        accepting.append(self._core)
+        return future
+
+    monkeypatch.setattr(stealpool.ThreadPoolExecutor, "submit", recording_submit)
+    yield
+    assert all(core.stats()["spawned"] > 0 for core in accepting)
 
 
 def test_is_a_stdlib_thread_pool_executor():
@@ -127,9 +145,7 @@ def test_works_with_wait_and_as_completed():
         futures = [pool.submit(pow, i, 2) for i in range(100)]
         done, not_done = concurrent.futures.wait(futures, timeout=30)
         assert not not_done and len(done) == 100
-        assert sorted(f.result() for f in concurrent.futures.as_completed(futures)) == [
-            i * i for i in range(100)
-        ]
+        assert sorted(f.result() for f in concurrent.futures.as_completed(futures)) == [i * i for i in range(100)]
 
 
 def test_map_matches_the_stdlib():
@@ -173,12 +189,16 @@ def test_map_buffersize_reads_an_endless_input_lazily():
 
 @pytest.mark.parametrize(
     "bad, error, message",
-    [(0, ValueError, "buffersize must be None or > 0"), (-1, ValueError, "buffersize must be None or > 0"),
-     (1.5, TypeError, "buffersize must be an integer or None"), ("2", TypeError, "buffersize must be an integer or None")],
+    [
+        (0, ValueError, "buffersize must be None or > 0"),
+        (-1, ValueError, "buffersize must be None or > 0"),
+        (1.5, TypeError, "buffersize must be an integer or None"),
+        ("2", TypeError, "buffersize must be an integer or None"),
+    ],
 )
 def test_map_rejects_bad_buffersize_like_the_stdlib(bad, error, message):
     with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
-        with pytest.raises(error, match="^{}$".format(re.escape(message))):
+        with pytest.raises(error, match=f"^{re.escape(message)}$"):
             pool.map(abs, [1], buffersize=bad)
         assert pool.stats()["completed"] == 0
 
@@ -254,9 +274,7 @@ def test_a_cancelled_future_never_runs():
 
 def test_initializer_runs_once_per_worker_with_initargs():
     seen = []
-    with stealpool.ThreadPoolExecutor(
-        max_workers=2, initializer=seen.append, initargs=("init",)
-    ) as pool:
+    with stealpool.ThreadPoolExecutor(max_workers=2, initializer=seen.append, initargs=("init",)) as pool:
         assert pool.submit(lambda: "ok").result() == "ok"
     assert seen and set(seen) == {"init"} and len(seen) <= 2
 
@@ -279,6 +297,31 @@ def test_failed_initializer_breaks_the_pool_like_the_stdlib(caplog):
     with pytest.raises(BrokenThreadPool, match="initializer failed"):
         pool.submit(noop)
     pool.shutdown()
+
+
+def test_a_failed_initializer_breaks_the_pool_even_once_the_executor_is_gone(caplog):
+    # The stdlib's worker breaks the pool through its executor, if that still
+    # exists; without it, queued work would wait forever (and a pool that
+    # replaces workers would start one after another, each failing).
+    runs = []
+    release = threading.Event()
+
+    def failing_initializer():
+        runs.append(1)
+        release.wait(10)
+        raise ValueError("no")
+
+    pool = stealpool.ThreadPoolExecutor(max_workers=2, initializer=failing_initializer)
+    futures = [pool.submit(noop) for _ in range(5)]
+    assert pool.stats()["spawned"] >= 1
+    del pool
+    gc.collect()
+    with caplog.at_level(logging.CRITICAL, logger="concurrent.futures"):
+        release.set()
+        for future in futures:
+            with pytest.raises(BrokenThreadPool):
+                future.result(timeout=10)
+    assert 1 <= len(runs) <= 2
 
 
 def test_threads_are_named_by_prefix_everywhere():
@@ -464,8 +507,17 @@ def test_stats_snapshot():
             future.result()
         stats = pool.stats()
     assert set(stats) == {
-        "workers", "idle", "queued", "running", "completed",
-        "stolen", "spawned", "retired", "panicked", "bridged", "ran_inline",
+        "workers",
+        "idle",
+        "queued",
+        "running",
+        "completed",
+        "stolen",
+        "spawned",
+        "retired",
+        "panicked",
+        "bridged",
+        "ran_inline",
         "waiting_submitters",
     }
     assert stats["completed"] == 50
@@ -514,6 +566,7 @@ def test_submitting_from_many_threads_loses_nothing():
 
 def test_tasks_submitted_from_workers_run_even_when_the_submitter_blocks():
     with stealpool.ThreadPoolExecutor(max_workers=2) as pool:
+
         def outer():
             return pool.submit(lambda: "inner").result(timeout=10)
 

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from python_subprocess import run_python
-
-needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+from python_subprocess import needs_fork, run_python
 
 
 def test_exit_runs_queued_work_and_joins_workers():

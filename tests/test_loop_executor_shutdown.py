@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from python_subprocess import run_python
-
 import stealpool
+from python_subprocess import run_python
 
 BOUND = 30  # seconds: a hang fails the test instead of the suite
 
@@ -56,7 +55,6 @@ def test_a_task_shutting_down_its_own_view_does_not_wait_for_itself(loop_kind):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "(True, 'cannot schedule new futures after shutdown')\n"
-
 
 
 async def install_and_run_on_workers(calls=4):

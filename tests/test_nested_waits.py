@@ -9,7 +9,6 @@ import concurrent.futures
 import threading
 
 import pytest
-
 import stealpool
 
 BOUND = 60.0

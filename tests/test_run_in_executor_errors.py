@@ -11,7 +11,6 @@ import concurrent.futures
 from concurrent.futures.thread import BrokenThreadPool
 
 import pytest
-
 import stealpool
 
 

@@ -1,4 +1,4 @@
-"""The seed documents' examples (/work/shared/seeds/), run with stealpool.
+"""The seed documents' examples, run with stealpool.
 
 Every code example of the tutorials and reference pages stealpool was started
 from, with stealpool in place of the stdlib pool: ``stealpool.ThreadPoolExecutor``
@@ -37,18 +37,13 @@ import warnings
 from datetime import datetime
 
 import pytest
-
 import stealpool
 
 # Python 3.12+ warns when a multi-threaded process forks (the stdlib's
 # ProcessPoolExecutor does, on Linux); stealpool's workers are threads.
-fork_warning_ok = pytest.mark.filterwarnings(
-    "ignore:This process .* is multi-threaded:DeprecationWarning"
-)
+fork_warning_ok = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 
-needs_urandom = pytest.mark.skipif(
-    not os.path.exists("/dev/urandom"), reason="the example reads /dev/urandom"
-)
+needs_urandom = pytest.mark.skipif(not os.path.exists("/dev/urandom"), reason="the example reads /dev/urandom")
 
 DEFAULT_NAME = re.compile(r"^asyncio_\d+$")
 
@@ -59,7 +54,7 @@ def delta(before, after, key):
 
 def assert_named_by(pool, names, *, max_distinct=None):
     """Every name is one of ``pool``'s workers: ``<prefix>_<N>``."""
-    pattern = re.compile(r"^{}_\d+$".format(re.escape(pool._thread_name_prefix)))
+    pattern = re.compile(rf"^{re.escape(pool._thread_name_prefix)}_\d+$")
     assert names, "no worker ran"
     for name in names:
         assert pattern.match(name), (name, pool._thread_name_prefix)
@@ -82,7 +77,7 @@ def _000_cpu_bound():
     # CPU-bound operations will block the event loop:
     # in general it is preferable to run them in a
     # process pool.
-    return sum(i * i for i in range(10 ** 4))
+    return sum(i * i for i in range(10**4))
 
 
 @needs_urandom
@@ -134,12 +129,12 @@ def test_000_docs_run_in_executor_options(capsys):
 
     assert isinstance(default_result, bytes) and len(default_result) == 100
     assert isinstance(custom_result, bytes) and len(custom_result) == 100
-    assert process_result == sum(i * i for i in range(10 ** 4))
+    assert process_result == sum(i * i for i in range(10**4))
     out = capsys.readouterr().out.splitlines()
     assert [line.split(" b")[0] for line in out] == [
         "default thread pool",
         "custom thread pool",
-        "custom process pool {}".format(process_result),
+        f"custom process pool {process_result}",
     ]
 
     # Option 1 ran on the process-wide stealpool pool, through its bridge;
@@ -246,7 +241,7 @@ def test_001_basic_example(capsys):
 # Run three ways: with the real random (either outcome), with randint forced
 # to never give 7 (all five results), and forced to always give 7 (exception).
 # ---------------------------------------------------------------------------
-LUCKY_RANGE = 10 ** 4
+LUCKY_RANGE = 10**4
 
 
 @pytest.mark.parametrize("dice", ["random", "never_7", "always_7"])
@@ -350,11 +345,11 @@ def test_001_advanced_example(dice, monkeypatch, capsys):
 
 
 def blocks(n):
-    log = logging.getLogger("blocks({})".format(n))
+    log = logging.getLogger(f"blocks({n})")
     log.info("running")
     time.sleep(0.05)
     log.info("done")
-    return n ** 2
+    return n**2
 
 
 async def run_blocking_tasks(executor):
@@ -363,14 +358,11 @@ async def run_blocking_tasks(executor):
 
     log.info("creating executor tasks")
     loop = asyncio.get_event_loop()
-    blocking_tasks = [
-        loop.run_in_executor(executor, blocks, i)
-        for i in range(6)
-    ]
+    blocking_tasks = [loop.run_in_executor(executor, blocks, i) for i in range(6)]
     log.info("waiting for executor tasks")
     completed, pending = await asyncio.wait(blocking_tasks)
     results = [t.result() for t in completed]
-    log.info("results: {!r}".format(results))
+    log.info(f"results: {results!r}")
 
     log.info("exiting")
     return results
@@ -422,9 +414,7 @@ def test_002_pymotw_executor_thread(loop_kind):
         if loop_kind == "installed_loop":
             stealpool.install(event_loop)
         try:
-            results = event_loop.run_until_complete(
-                run_blocking_tasks(executor)
-            )
+            results = event_loop.run_until_complete(run_blocking_tasks(executor))
         finally:
             event_loop.close()
     # Read after shutdown(wait=True): a worker bumps 'completed' just after
@@ -440,7 +430,7 @@ def test_002_pymotw_executor_thread(loop_kind):
         "starting",
         "creating executor tasks",
         "waiting for executor tasks",
-        "results: {!r}".format(results),
+        f"results: {results!r}",
         "exiting",
     ]
     assert all(r.threadName == "MainThread" for r in main_lines)
@@ -454,7 +444,7 @@ def test_002_pymotw_executor_thread(loop_kind):
     # the limited stealpool pool; 6 calls on at most 3 threads: threads reused.
     worker_names = []
     for n in range(6):
-        recs = [r for r in log.records if r.name == "blocks({})".format(n)]
+        recs = [r for r in log.records if r.name == f"blocks({n})"]
         assert [r.getMessage() for r in recs] == ["running", "done"], n
         assert recs[0].threadName == recs[1].threadName
         worker_names.append(recs[0].threadName)
@@ -488,9 +478,7 @@ def test_002_pymotw_executor_process():
         installed = stealpool.install(event_loop)
         before = installed.stats()
         try:
-            results = event_loop.run_until_complete(
-                run_blocking_tasks(executor)
-            )
+            results = event_loop.run_until_complete(run_blocking_tasks(executor))
         finally:
             event_loop.close()
             executor.shutdown()
@@ -504,7 +492,7 @@ def test_002_pymotw_executor_process():
             "starting",
             "creating executor tasks",
             "waiting for executor tasks",
-            "results: {!r}".format(results),
+            f"results: {results!r}",
             "exiting",
         )
     ]
@@ -528,9 +516,7 @@ RUNNERS = [
     "stealpool.to_thread",
     pytest.param(
         "Runner(loop_factory)",
-        marks=pytest.mark.skipif(
-            sys.version_info < (3, 11), reason="asyncio.Runner is new in Python 3.11"
-        ),
+        marks=pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.Runner is new in Python 3.11"),
     ),
 ]
 
@@ -614,7 +600,8 @@ def test_003_run_in_executor_example(capsys):
         # 1. Using the default ThreadPoolExecutor
         result_default = await loop.run_in_executor(
             None,  # None signifies the default executor
-            cpu_intensive_calculation, 30
+            cpu_intensive_calculation,
+            30,
         )
         print(f"Default executor result: {result_default}")
 
@@ -622,18 +609,13 @@ def test_003_run_in_executor_example(capsys):
         with stealpool.ThreadPoolExecutor(max_workers=2) as pool:
             pools.append(pool)
             # Create multiple tasks using the same custom pool
-            tasks = [
-                loop.run_in_executor(pool, cpu_intensive_calculation, i)
-                for i in range(5)
-            ]
+            tasks = [loop.run_in_executor(pool, cpu_intensive_calculation, i) for i in range(5)]
             results = await asyncio.gather(*tasks)
             print(f"Custom pool results: {results}")
 
         # 3. Using a ProcessPoolExecutor for true parallelism (bypasses GIL)
         with concurrent.futures.ProcessPoolExecutor(max_workers=1) as process_pool:
-            result_process = await loop.run_in_executor(
-                process_pool, cpu_intensive_calculation, 50
-            )
+            result_process = await loop.run_in_executor(process_pool, cpu_intensive_calculation, 50)
             print(f"Process pool result: {result_process}")
         return result_default, results, result_process
 
@@ -791,9 +773,8 @@ def test_004_docs_options_under_main_guard(tmp_path):
         [sys.executable, str(script)],
         cwd=str(tmp_path),
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        universal_newlines=True,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
@@ -802,7 +783,7 @@ def test_004_docs_options_under_main_guard(tmp_path):
         "default thread pool 100",
         "custom thread pool 100",
         "custom pool completed 1",
-        "custom process pool {}".format(sum(i * i for i in range(10 ** 4))),
+        f"custom process pool {sum(i * i for i in range(10**4))}",
     ], proc.stdout
     threads = out[4].split()
     assert threads[0] == "threads" and len(threads) == 3, out

@@ -23,14 +23,14 @@ versions tested (``SUPPORTED_ANYIO``); others keep anyio's path, with a warning.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import sys
 import threading
 import warnings
 from contextvars import copy_context
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable
 
+from . import _lifecycle
 from ._asyncio import default_executor_of
 from ._executor import ThreadPoolExecutor
 
@@ -38,10 +38,7 @@ from ._executor import ThreadPoolExecutor
 # Tested: 4.12.1 (the last for CPython 3.9) and 4.16.0.
 SUPPORTED_ANYIO = ((4, 12), (5, 0))
 
-_activation_lock = threading.Lock()
-if hasattr(os, "register_at_fork"):
-    # A thread that held it at fork time does not exist in the child.
-    os.register_at_fork(after_in_child=_activation_lock._at_fork_reinit)  # type: ignore[attr-defined]
+_activation_lock = _lifecycle.lock_reset_in_child(threading.Lock())
 _activated = False
 
 
@@ -111,9 +108,9 @@ def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., 
     async def run_sync_in_worker_thread(
         cls: Any,
         func: Callable[..., Any],
-        args: Tuple[Any, ...],
+        args: tuple[Any, ...],
         abandon_on_cancel: bool = False,
-        limiter: Optional[Any] = None,
+        limiter: Any | None = None,
     ) -> Any:
         loop = asyncio.get_running_loop()
         executor = default_executor_of(loop)
@@ -143,7 +140,7 @@ def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., 
         finally:
             limiter.release()
 
-    def call_as_anyio_worker(token: Any, cancel_scope: Any, func: Callable[..., Any], args: Tuple[Any, ...]) -> Any:
+    def call_as_anyio_worker(token: Any, cancel_scope: Any, func: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         # On a stealpool worker, the thread-locals an anyio worker thread has
         # (anyio's claim_worker_thread), so from_thread.run/run_sync and
         # check_cancelled find the loop and the scope.

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import Any, Awaitable, Callable, Coroutine, Optional, TypeVar
+from collections.abc import Coroutine
+from typing import Any, Callable, TypeVar
 
 from ._executor import ThreadPoolExecutor
 from ._shared_pool import LoopExecutor, shared_pool
@@ -25,7 +26,7 @@ from ._shared_pool import LoopExecutor, shared_pool
 T = TypeVar("T")
 
 
-def install(loop: Optional[asyncio.AbstractEventLoop] = None, **pool_kwargs: Any) -> ThreadPoolExecutor:
+def install(loop: asyncio.AbstractEventLoop | None = None, **pool_kwargs: Any) -> ThreadPoolExecutor:
     """Make stealpool the default executor of ``loop`` (default: the running loop).
 
     Without ``pool_kwargs`` the loop shares the process-wide pool; with them
@@ -34,7 +35,12 @@ def install(loop: Optional[asyncio.AbstractEventLoop] = None, **pool_kwargs: Any
     Returns the loop's executor.
     """
     if loop is None:
-        loop = asyncio.get_running_loop()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise RuntimeError(
+                "no running event loop: call stealpool.install() inside a coroutine, or pass loop="
+            ) from None
     _serve_anyio()
     current = default_executor_of(loop)
     if isinstance(current, ThreadPoolExecutor):
@@ -84,7 +90,7 @@ def _route_run_in_executor(loop: asyncio.AbstractEventLoop) -> None:
     if getattr(loop_run_in_executor, "_stealpool_route", False):
         return
 
-    def run_in_executor(executor: Any, func: Callable[..., T], *args: Any) -> Awaitable[T]:
+    def run_in_executor(executor: Any, func: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         chosen = default_executor_of(loop) if executor is None else executor
         if not isinstance(chosen, ThreadPoolExecutor):
             return loop_run_in_executor(executor, func, *args)
@@ -93,7 +99,8 @@ def _route_run_in_executor(loop: asyncio.AbstractEventLoop) -> None:
 
     run_in_executor._stealpool_route = True  # type: ignore[attr-defined]
     run_in_executor.__doc__ = loop_run_in_executor.__doc__
-    loop.run_in_executor = run_in_executor  # type: ignore[method-assign]
+    # mypy compares a function assigned to an instance with the unbound method, self included.
+    loop.run_in_executor = run_in_executor  # type: ignore[method-assign,assignment]
 
 
 def _check_run_in_executor(loop: asyncio.AbstractEventLoop, func: Any, default: bool) -> None:
@@ -129,10 +136,10 @@ def loop_factory() -> asyncio.AbstractEventLoop:
     return loop
 
 
-def run(main: Coroutine[Any, Any, T], *, debug: Optional[bool] = None, **pool_kwargs: Any) -> T:
+def run(main: Coroutine[Any, Any, T], *, debug: bool | None = None, **pool_kwargs: Any) -> T:
     """``asyncio.run(main)`` with ``install(**pool_kwargs)`` done first."""
     if not asyncio.iscoroutine(main):
-        raise ValueError("a coroutine was expected, got {!r}".format(main))
+        raise ValueError(f"a coroutine was expected, got {main!r}")
 
     async def installed_then_main() -> T:
         install(**pool_kwargs)

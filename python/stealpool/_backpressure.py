@@ -18,7 +18,7 @@ import collections
 import queue
 import threading
 import time
-from typing import Any, Callable, Deque, Dict, Optional, Tuple
+from typing import Any, Callable
 
 
 class QueueFull(queue.Full):
@@ -33,7 +33,7 @@ class Room:
         self.max_queued = max_queued
         self.queued = 0
         self.waiting = 0
-        self.requests: Deque[RoomRequest] = collections.deque()
+        self.requests: collections.deque[RoomRequest] = collections.deque()
         # Re-entrant: a request refused on a closed loop gives its place back.
         self.condition = threading.Condition(threading.RLock())
 
@@ -41,7 +41,7 @@ class Room:
     def waiting_submitters(self) -> int:
         return self.waiting + len(self.requests)
 
-    def take(self, timeout: Optional[float], is_open: Callable[[], bool]) -> bool:
+    def take(self, timeout: float | None, is_open: Callable[[], bool]) -> bool:
         """Waits up to ``timeout`` seconds (``None``: for ever) for a place;
         ``QueueFull`` if none came. False: the pool closed meanwhile and no
         place was taken (its submit then refuses, in the stdlib's words)."""
@@ -52,7 +52,7 @@ class Room:
                 while self.queued >= self.max_queued and is_open():
                     left = None if deadline is None else deadline - time.monotonic()
                     if left is not None and left <= 0:
-                        raise QueueFull("{} tasks are queued and not started (max_queued)".format(self.queued))
+                        raise QueueFull(f"{self.queued} tasks are queued and not started (max_queued)")
                     self.condition.wait(left)
             finally:
                 self.waiting -= 1
@@ -166,8 +166,8 @@ class Placed:
 
     __slots__ = ("room", "call")
 
-    def __init__(self, room: Room, fn: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> None:
-        self.room: Optional[Room] = room
+    def __init__(self, room: Room, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.room: Room | None = room
         self.call = (fn, args, kwargs)
 
     def leave(self, _future: Any = None) -> None:

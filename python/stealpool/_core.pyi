@@ -2,30 +2,46 @@
 
 import asyncio
 import concurrent.futures
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, final
+
+__all__ = [
+    "Core",
+    "FutureCondition",
+    "Bridge",
+    "Tracker",
+    "WorkerHandle",
+    "after_fork_in_child",
+    "shut_down_at_exit",
+    "panic_for_tests",
+    "PanicException",
+]
 
 class PanicException(BaseException):
     """A Rust panic inside a task, raised on that task's future."""
 
+@final
 class WorkerHandle:
     """A worker thread of a pool, as Rust sees it."""
 
     @property
     def name(self) -> str: ...
     def is_alive(self) -> bool: ...
-    def join(self, timeout: Optional[float] = None) -> None: ...
+    def join(self, timeout: float | None = None) -> None: ...
 
+@final
 class Tracker:
     """Counts one executor view's tasks in flight."""
 
     def __init__(self) -> None: ...
     def wait(self) -> None: ...
 
+@final
 class Bridge:
     """One event loop's completion queue; calling it drains the queue on the loop thread."""
 
     def __call__(self) -> None: ...
 
+@final
 class FutureCondition:
     """A re-entrant condition variable with the threading.Condition surface futures use."""
 
@@ -34,51 +50,53 @@ class FutureCondition:
     def release(self) -> None: ...
     def __enter__(self) -> bool: ...
     def __exit__(self, *exc_info: object) -> None: ...
-    def wait(self, timeout: Optional[float] = None) -> bool: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
     def notify(self, n: int = 1) -> None: ...
     def notify_all(self) -> None: ...
     def _is_owned(self) -> bool: ...
 
+@final
 class Core:
     """One work-stealing pool."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         max_workers: int,
         thread_name_prefix: str,
-        idle_timeout: Optional[float],
+        idle_timeout: float | None,
         on_worker_start: Callable[[WorkerHandle], None],
-        initialize: Optional[Callable[[], bool]],
+        initialize: Callable[[], bool] | None,
         on_worker_exit: Callable[[], None],
         stack_size: int = 0,
-    ) -> None: ...
+    ) -> Core: ...
     @property
     def max_workers(self) -> int: ...
     @property
-    def broken(self) -> Optional[str]: ...
+    def broken(self) -> str | None: ...
     @property
     def is_shut_down(self) -> bool: ...
     def submit(
         self,
         func: Callable[..., Any],
-        args: Tuple[Any, ...],
-        kwargs: Optional[Dict[str, Any]] = None,
-        tracker: Optional[Tracker] = None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any] | None = None,
+        tracker: Tracker | None = None,
     ) -> concurrent.futures.Future[Any]: ...
     def run(
         self,
         event_loop: asyncio.AbstractEventLoop,
         func: Callable[..., Any],
-        args: Tuple[Any, ...],
-        kwargs: Optional[Dict[str, Any]] = None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any] | None = None,
         copy_context: bool = True,
-        tracker: Optional[Tracker] = None,
+        tracker: Tracker | None = None,
     ) -> asyncio.Future[Any]: ...
     def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None: ...
     def break_pool(self, reason: str) -> None: ...
-    def stats(self) -> Dict[str, int]: ...
+    def stats(self) -> dict[str, int]: ...
 
 def after_fork_in_child() -> None: ...
 def shut_down_at_exit() -> None: ...
+
 # Only in builds with the test-helpers cargo feature (tests/conftest.py).
 def panic_for_tests(message: str) -> None: ...

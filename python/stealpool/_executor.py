@@ -9,7 +9,8 @@ import functools
 import os
 import threading
 import weakref
-from typing import Any, Callable, Dict, Iterable, Iterator, Set, Tuple, TypeVar
+from collections.abc import Iterable, Iterator
+from typing import Any, Callable, TypeVar
 
 from . import _core, _lifecycle
 from ._backpressure import Placed, Room, RoomRequest
@@ -18,8 +19,6 @@ from ._nested import current_worker, inline_call_for
 from ._worker_threads import WorkerThread, on_worker_exit, on_worker_start, run_initializer
 
 T = TypeVar("T")
-
-_BROKEN_BY_INITIALIZER = "A thread initializer failed, the thread pool is not usable anymore"
 
 
 def default_max_workers() -> int:
@@ -39,16 +38,28 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     ``concurrent.futures.Future`` in between, and ``stats()`` reports the pool.
     """
 
+    _thread_name_prefix: str  # always set: the stdlib's default when none is given
+
     def __init__(
         self,
         max_workers: int | None = None,
         thread_name_prefix: str = "",
         initializer: Callable[..., object] | None = None,
-        initargs: Tuple[Any, ...] = (),
+        initargs: tuple[Any, ...] = (),
         *,
         idle_timeout: float | None = 10.0,
         max_queued: int | None = None,
     ) -> None:
+        """Make a pool; nothing starts until the first ``submit``.
+
+        ``max_workers``: at most this many threads (default: the stdlib's,
+        ``min(32, cpu_count + 4)``). ``thread_name_prefix``: worker thread
+        names are ``prefix_N`` (default ``ThreadPoolExecutor-M``).
+        ``initializer(*initargs)`` runs once in each new worker; if it raises,
+        the pool is broken, as in the stdlib. ``idle_timeout``: seconds a
+        worker may stay idle before it exits (default 10.0; ``None`` keeps
+        workers forever, as the stdlib does).
+        """
         if max_workers is None:
             max_workers = default_max_workers()
         if max_workers <= 0:
@@ -63,13 +74,14 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
             raise ValueError("max_queued must be None or greater than 0")
         self._max_workers = max_workers
         self._thread_name_prefix = thread_name_prefix or (
-            "ThreadPoolExecutor-%d" % self._counter()  # type: ignore[attr-defined]
+            f"ThreadPoolExecutor-{self._counter()}"  # type: ignore[attr-defined]
         )
-        self._initializer = initializer
+        # typeshed types the stdlib's attribute as returning None, its parameter as returning anything.
+        self._initializer = initializer  # type: ignore[assignment]
         self._initargs = initargs
         self._idle_timeout = idle_timeout
         self._tracker: _core.Tracker | None = None
-        self._worker_threads: Set[WorkerThread] = set()
+        self._worker_threads: set[WorkerThread] = set()
         if max_queued is not None:
             self._room = Room(max_queued)
         self._ran_inline = 0
@@ -81,7 +93,7 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         this = weakref.ref(self)
         initialize = None
         if self._initializer is not None:
-            initialize = functools.partial(run_initializer, this, self._initializer, self._initargs)
+            initialize = functools.partial(run_initializer, self._initializer, self._initargs)
         return _core.Core(
             self._max_workers,
             self._thread_name_prefix,
@@ -115,14 +127,14 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         return self._submit(timeout, fn, args, kwargs)
 
     def _submit(
-        self, timeout: float | None, fn: Callable[..., T], args: Tuple[Any, ...], kwargs: Dict[str, Any]
+        self, timeout: float | None, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> concurrent.futures.Future[T]:
         inline = inline_call_for(self, fn, args, kwargs)
         if inline is not None:
             # From one of this pool's workers: let through even when full
             # (waiting there could deadlock), and a waiter there may run it itself.
             future = self._core.submit(inline, (), None, self._tracker)
-            future._stealpool_inline = inline
+            future._stealpool_inline = inline  # type: ignore[attr-defined]  # the core's futures are _future.Future
             return future
         room = self._room
         if room is None or not room.take(timeout, self._is_open):
@@ -170,14 +182,16 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         context = contextvars.copy_context()
         return self._run_placed(loop, context.run, (fn, *args), kwargs)
 
-    def _run_for_loop(self, loop: asyncio.AbstractEventLoop, fn: Callable[..., T], args: Tuple[Any, ...]) -> asyncio.Future[T]:
+    def _run_for_loop(
+        self, loop: asyncio.AbstractEventLoop, fn: Callable[..., T], args: tuple[Any, ...]
+    ) -> asyncio.Future[T]:
         """``loop.run_in_executor(self, fn, *args)`` through the loop's bridge."""
         if self._room is None:
             return self._core.run(loop, fn, args, None, False, self._tracker)
         return self._run_placed(loop, fn, args, {})
 
     def _run_placed(
-        self, loop: asyncio.AbstractEventLoop, fn: Callable[..., T], args: Tuple[Any, ...], kwargs: Dict[str, Any]
+        self, loop: asyncio.AbstractEventLoop, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> asyncio.Future[T]:
         """``run`` under ``max_queued``: at once if there is room, else once
         a place is granted, without blocking the loop."""
@@ -213,7 +227,7 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
 
     shutdown.__doc__ = concurrent.futures.ThreadPoolExecutor.shutdown.__doc__
 
-    def stats(self) -> Dict[str, int]:
+    def stats(self) -> dict[str, int]:
         """A snapshot: workers, idle, queued, running, completed, stolen,
         spawned, retired, panicked, bridged (asyncio completions), and
         ran_inline (tasks a waiting worker ran itself, see ``_nested.py``;
@@ -229,7 +243,7 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
             self._ran_inline += 1
 
     @property
-    def _threads(self) -> Set[WorkerThread]:  # type: ignore[override]
+    def _threads(self) -> set[WorkerThread]:  # type: ignore[override]
         """The live workers, as ``threading.Thread``-like objects."""
         return set(self._worker_threads)
 
@@ -240,9 +254,6 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     @property
     def _shutdown(self) -> bool:  # type: ignore[override]
         return self._core.is_shut_down
-
-    def _initializer_failed(self) -> None:
-        self._core.break_pool(_BROKEN_BY_INITIALIZER)
 
     def _reset_after_fork(self) -> None:
         old = self._core

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import concurrent.futures
 from concurrent.futures._base import PENDING, RUNNING
-from typing import Any, Callable, Generic, Optional, TypeVar
+from typing import Any, Callable, Generic, TypeVar
 
 from ._core import FutureCondition
 from ._nested import InlineCall, WaiterList, run_inline
@@ -53,22 +53,22 @@ class Future(concurrent.futures.Future):  # type: ignore[type-arg]
     _result = None
     _exception = None
     _condition = MadeOnFirstUse(lambda future: FutureCondition())
-    _waiters = MadeOnFirstUse(WaiterList.of)
-    _done_callbacks = MadeOnFirstUse(lambda future: [])
+    _waiters: MadeOnFirstUse[list[Any]] = MadeOnFirstUse(WaiterList.of)
+    _done_callbacks: MadeOnFirstUse[list[Any]] = MadeOnFirstUse(lambda future: [])
     # Set on tasks submitted from a worker of their own pool (see _nested.py).
-    _stealpool_inline: Optional[InlineCall] = None
+    _stealpool_inline: InlineCall | None = None
     _claimed_by_waiter = False
 
     def __init__(self) -> None:
         """Everything else is made on first use."""
 
-    def result(self, timeout: Optional[float] = None) -> Any:
+    def result(self, timeout: float | None = None) -> Any:
         run_inline(self)
         return super().result(timeout)
 
     result.__doc__ = concurrent.futures.Future.result.__doc__
 
-    def exception(self, timeout: Optional[float] = None) -> Optional[BaseException]:
+    def exception(self, timeout: float | None = None) -> BaseException | None:
         run_inline(self)
         return super().exception(timeout)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import weakref
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import _core
 
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
     from ._executor import ThreadPoolExecutor
 
 _executors: weakref.WeakSet[ThreadPoolExecutor] = weakref.WeakSet()
+_module_locks: list[Any] = []
 
 
 def track(executor: ThreadPoolExecutor) -> None:
@@ -20,12 +22,29 @@ def track(executor: ThreadPoolExecutor) -> None:
     _executors.add(executor)
 
 
+def lock_reset_in_child(lock: Any) -> Any:
+    """A module-level lock made fresh in a forked child, before anything else
+    there can take it (returned for ``_lock = lock_reset_in_child(Lock())``)."""
+    _module_locks.append(lock)
+    return lock
+
+
 def _after_fork_in_child() -> None:
     # Only the forking thread survives a fork: the parent's workers are gone,
     # its queued work must not run here, and its locks may be held forever.
-    _core.after_fork_in_child()
-    for executor in list(_executors):
-        executor._reset_after_fork()
+    # Locks first, and no collection until the executors are reset: a
+    # finalizer run by an allocation below may take one of these locks.
+    for lock in _module_locks:
+        lock._at_fork_reinit()
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _core.after_fork_in_child()
+        for executor in list(_executors):
+            executor._reset_after_fork()
+    finally:
+        if collecting:
+            gc.enable()
 
 
 if hasattr(os, "register_at_fork"):

@@ -13,19 +13,19 @@ import collections
 import itertools
 import time
 import weakref
-from typing import Any, Callable, Iterable, Iterator, Optional
-
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future
+from typing import Any, Callable
 
 
-def check_buffersize(buffersize: Optional[int]) -> None:
+def check_buffersize(buffersize: int | None) -> None:
     if buffersize is not None and not isinstance(buffersize, int):
         raise TypeError("buffersize must be an integer or None")
     if buffersize is not None and buffersize < 1:
         raise ValueError("buffersize must be None or > 0")
 
 
-def result_or_cancel(future: Future, timeout: Optional[float] = None) -> Any:  # type: ignore[type-arg]
+def result_or_cancel(future: Future, timeout: float | None = None) -> Any:  # type: ignore[type-arg]
     """As the stdlib's ``_result_or_cancel``: a result not waited for is cancelled."""
     try:
         try:
@@ -41,7 +41,7 @@ def buffered_map(
     executor: Executor,
     fn: Callable[..., Any],
     iterables: Iterable[Iterable[Any]],
-    timeout: Optional[float],
+    timeout: float | None,
     buffersize: int,
 ) -> Iterator[Any]:
     """``executor.map(fn, *iterables, timeout=timeout, buffersize=buffersize)``."""

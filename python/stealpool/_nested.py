@@ -29,7 +29,7 @@ import functools
 import threading
 import weakref
 from concurrent.futures import InvalidStateError, _base
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from ._executor import ThreadPoolExecutor
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 class CurrentWorker(threading.local):
     """Which pool, if any, the calling thread is a worker of."""
 
-    executor_ref: Optional[weakref.ref[ThreadPoolExecutor]] = None
+    executor_ref: weakref.ref[ThreadPoolExecutor] | None = None
 
 
 current_worker = CurrentWorker()
@@ -56,11 +56,11 @@ class InlineCall:
         self,
         executor_ref: weakref.ref[ThreadPoolExecutor],
         fn: Callable[..., Any],
-        args: Tuple[Any, ...],
-        kwargs: Dict[str, Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
     ) -> None:
         self.executor_ref = executor_ref
-        self.call: Optional[Tuple[Callable[..., Any], Tuple[Any, ...], Dict[str, Any]]] = (fn, args, kwargs)
+        self.call: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]] | None = (fn, args, kwargs)
 
     def __call__(self) -> Any:
         call = self.call
@@ -71,8 +71,8 @@ class InlineCall:
 
 
 def inline_call_for(
-    executor: ThreadPoolExecutor, fn: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any]
-) -> Optional[InlineCall]:
+    executor: ThreadPoolExecutor, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> InlineCall | None:
     """The claimable call for a submission from one of ``executor``'s own
     workers; ``None`` anywhere else (such a task is never run inline)."""
     executor_ref = current_worker.executor_ref
@@ -119,9 +119,9 @@ class HelpingEvent(threading.Event):
 
     def __init__(self) -> None:
         super().__init__()
-        self.futures: List[Future] = []
+        self.futures: list[Future] = []
 
-    def wait(self, timeout: Optional[float] = None) -> bool:
+    def wait(self, timeout: float | None = None) -> bool:
         for future in self.futures:
             if self.is_set():
                 break
@@ -137,6 +137,7 @@ class WaiterList(list):  # type: ignore[type-arg]
     garbage collector."""
 
     __slots__ = ("future_ref",)
+    future_ref: weakref.ref[Future]
 
     @classmethod
     def of(cls, future: Future) -> WaiterList:

@@ -16,24 +16,21 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import os
 import threading
 import weakref
-from typing import Any, Callable, Optional, Tuple, TypeVar
+from typing import Any, Callable, TypeVar
 
 from . import _core, _lifecycle
 from ._executor import ThreadPoolExecutor
 
 T = TypeVar("T")
 
-_shared_pool: Optional[ThreadPoolExecutor] = None
+_shared_pool: ThreadPoolExecutor | None = None
 _open_views = 0  # views of _shared_pool not shut down yet
 # Reentrant: a view dropped in a cycle is released by the garbage collector,
-# which may run inside any allocation, this lock's holder included.
-_shared_pool_lock = threading.RLock()
-if hasattr(os, "register_at_fork"):
-    # A thread that held it at fork time does not exist in the child.
-    os.register_at_fork(after_in_child=_shared_pool_lock._at_fork_reinit)  # type: ignore[attr-defined]
+# which may run inside any allocation, this lock's holder included. Made
+# fresh in a forked child before anything there can take it.
+_shared_pool_lock = _lifecycle.lock_reset_in_child(threading.RLock())
 
 
 def shared_pool() -> ThreadPoolExecutor:
@@ -69,7 +66,7 @@ class _Claim:
             self.pool = _current_pool()
         self.released = False
         # The pool to shut down, once this was the last hold on it.
-        self.retiring: Optional[ThreadPoolExecutor] = None
+        self.retiring: ThreadPoolExecutor | None = None
 
     def release(self) -> None:
         global _shared_pool, _open_views
@@ -92,6 +89,8 @@ def _release_dropped(claim: _Claim) -> None:
 class LoopExecutor(ThreadPoolExecutor):
     """One loop's view of the shared pool: its own shutdown, the shared workers."""
 
+    _tracker: _core.Tracker  # always set: this view's work in flight
+
     def __init__(self) -> None:
         self._claim = _Claim()
         weakref.finalize(self, _release_dropped, self._claim).atexit = False
@@ -107,12 +106,13 @@ class LoopExecutor(ThreadPoolExecutor):
         self._closed = False
         _lifecycle.track(self)
 
-    @property  # type: ignore[override]
-    def _core(self) -> _core.Core:
+    # Read-only views of the shared pool's attributes, which the base class assigns.
+    @property
+    def _core(self) -> _core.Core:  # type: ignore[override]
         return self._pool._core
 
-    @property  # type: ignore[override]
-    def _worker_threads(self) -> Any:
+    @property
+    def _worker_threads(self) -> Any:  # type: ignore[override]
         return self._pool._worker_threads
 
     @property
@@ -127,7 +127,9 @@ class LoopExecutor(ThreadPoolExecutor):
         self._check_open()
         return super().run(fn, *args, **kwargs)
 
-    def _run_for_loop(self, loop: asyncio.AbstractEventLoop, fn: Callable[..., T], args: Tuple[Any, ...]) -> asyncio.Future[T]:
+    def _run_for_loop(
+        self, loop: asyncio.AbstractEventLoop, fn: Callable[..., T], args: tuple[Any, ...]
+    ) -> asyncio.Future[T]:
         self._check_open()
         return super()._run_for_loop(loop, fn, args)
 
@@ -150,13 +152,8 @@ class LoopExecutor(ThreadPoolExecutor):
             self._tracker.wait()
         retiring = self._claim.retiring
         if retiring is not None:
-            workers = retiring._threads - {threading.current_thread()}
+            # With wait, returns once every worker but the caller has ended.
             retiring.shutdown(wait=wait)
-            if wait:
-                # As the stdlib joins its threads: the pool's wait can return
-                # a moment before each worker reports itself ended.
-                for worker in workers:
-                    worker.join()
 
     @property
     def _shutdown(self) -> bool:  # type: ignore[override]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import warnings
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, TypeVar
 
 from ._asyncio import check_default_executor, default_executor_of
 from ._executor import ThreadPoolExecutor
@@ -27,14 +27,13 @@ async def to_thread(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     kept for this loop and waited for by its ``shutdown_default_executor``."""
     loop = asyncio.get_running_loop()
     check_default_executor(loop)
-    executor = default_executor_of(loop)
-    if not isinstance(executor, ThreadPoolExecutor):
-        executor = _to_thread_view(loop)
+    installed = default_executor_of(loop)
+    executor = installed if isinstance(installed, ThreadPoolExecutor) else _to_thread_view(loop)
     return await executor.run(func, *args, **kwargs)
 
 
 def _to_thread_view(loop: asyncio.AbstractEventLoop) -> LoopExecutor:
-    view: Optional[LoopExecutor] = getattr(loop, "_stealpool_to_thread_view", None)
+    view: LoopExecutor | None = getattr(loop, "_stealpool_to_thread_view", None)
     if view is None:
         view = LoopExecutor()
         loop._stealpool_to_thread_view = view  # type: ignore[attr-defined]
@@ -65,7 +64,7 @@ def _shut_down_with_the_default_executor(loop: asyncio.AbstractEventLoop, view: 
     loop.close = close_and_shut_down_view  # type: ignore[method-assign]
 
 
-async def _shut_down_off_the_loop(loop: asyncio.AbstractEventLoop, view: LoopExecutor, timeout: Optional[float]) -> None:
+async def _shut_down_off_the_loop(loop: asyncio.AbstractEventLoop, view: LoopExecutor, timeout: float | None) -> None:
     """``view.shutdown(wait=True)`` in a helper thread, as asyncio shuts its
     default executor down, with the same ``timeout`` and warning."""
     done = loop.create_future()
@@ -83,7 +82,7 @@ async def _shut_down_off_the_loop(loop: asyncio.AbstractEventLoop, view: LoopExe
         await asyncio.wait_for(asyncio.shield(done), timeout)
     except asyncio.TimeoutError:
         warnings.warn(
-            "The executor did not finishing joining its threads within {} seconds.".format(timeout),
+            f"The executor did not finishing joining its threads within {timeout} seconds.",
             RuntimeWarning,
             stacklevel=2,
         )

@@ -13,7 +13,7 @@ import sys
 import threading
 import weakref
 from concurrent.futures import _base
-from typing import TYPE_CHECKING, Any, Callable, Tuple
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._nested import current_worker
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ._executor import ThreadPoolExecutor
 
 
-class WorkerThread(threading._DummyThread):  # type: ignore[name-defined,misc]
+class WorkerThread(threading._DummyThread):
     """The ``threading.Thread`` face of one worker: ``name``, ``is_alive()``, ``join()``."""
 
     def __init__(self, handle: WorkerHandle) -> None:
@@ -53,29 +53,23 @@ def on_worker_start(executor_ref: weakref.ref[ThreadPoolExecutor], handle: Worke
         executor._worker_threads.add(thread)
     del executor
     trace_hook = threading._trace_hook  # type: ignore[attr-defined]
-    profile_hook = threading._profile_hook  # type: ignore[attr-defined]
+    profile_hook = threading._profile_hook
     if trace_hook is not None:
         sys.settrace(trace_hook)
     if profile_hook is not None:
         sys.setprofile(profile_hook)
 
 
-def run_initializer(
-    executor_ref: weakref.ref[ThreadPoolExecutor],
-    initializer: Callable[..., object],
-    initargs: Tuple[Any, ...],
-) -> bool:
-    """Runs the pool's initializer on a new worker; False stops the worker
-    (the pool is broken). What it leaves in the worker's context is seen by
+def run_initializer(initializer: Callable[..., object], initargs: tuple[Any, ...]) -> bool:
+    """Runs the pool's initializer on a new worker. False: it failed, and the
+    worker breaks the pool (queued and later work fail with
+    ``BrokenThreadPool``). What it leaves in the worker's context is seen by
     every task that worker runs."""
     try:
         initializer(*initargs)
     except BaseException:
         # Exactly as the stdlib's worker reports a failed initializer.
         _base.LOGGER.critical("Exception in initializer:", exc_info=True)
-        executor = executor_ref()
-        if executor is not None:
-            executor._initializer_failed()
         return False
     return True
 

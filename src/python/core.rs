@@ -24,11 +24,25 @@ use crate::scheduler::{Abandoned, Pool, PoolConfig, SubmitError, Task, DEFAULT_S
 #[pyclass(frozen, module = "stealpool._core")]
 pub struct Core {
     pool: Pool,
-    /// Why the pool can no longer run anything, once an initializer failed.
-    broken: OnceLock<String>,
+    /// Why the pool can no longer run anything, once an initializer failed;
+    /// shared with the workers, which find that out.
+    broken: Arc<OnceLock<String>>,
     /// `shutdown` was called (a broken pool is closed too, but not shut down).
     shutdown_called: AtomicBool,
     bridged: Arc<AtomicU64>,
+}
+
+/// Why a pool whose initializer failed is broken: the stdlib's words.
+pub(crate) const BROKEN_BY_INITIALIZER: &str =
+    "A thread initializer failed, the thread pool is not usable anymore";
+
+/// Records why the pool is broken (the first reason stays) and fails the
+/// tasks it held, which `drained` took out after closing the pool.
+pub(crate) fn break_pool(broken: &OnceLock<String>, reason: String, drained: Vec<Task>) {
+    let reason = broken.get_or_init(|| reason);
+    for task in drained {
+        task.abandon(Abandoned::Broken(reason));
+    }
 }
 
 fn future_class(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
@@ -74,16 +88,18 @@ impl Core {
                 stack_size
             },
         };
+        let broken = Arc::new(OnceLock::new());
         let hooks = WorkerHooks {
             on_start: on_worker_start,
             initialize,
             on_exit: on_worker_exit,
+            broken: Arc::clone(&broken),
         };
         let pool = Pool::new(config, python_worker_main(hooks))
             .map_err(|error| PyValueError::new_err(error.to_string()))?;
         Ok(Core {
             pool,
-            broken: OnceLock::new(),
+            broken,
             shutdown_called: AtomicBool::new(false),
             bridged: Arc::new(AtomicU64::new(0)),
         })
@@ -178,16 +194,11 @@ impl Core {
         Ok(())
     }
 
-    /// Marks the pool broken (an initializer failed): queued work and later
-    /// submissions fail with `BrokenThreadPool(reason)`.
+    /// Marks the pool broken (as a forked child does for a pool that was
+    /// broken in its parent): queued work and later submissions fail with
+    /// `BrokenThreadPool(reason)`.
     fn break_pool(&self, reason: String) {
-        let reason = self.broken.get_or_init(|| reason);
-        // Closing first means every submission either sees the pool closed
-        // (and reports it broken) or has queued its task before the drain.
-        self.pool.shutdown();
-        for task in self.pool.drain() {
-            task.abandon(Abandoned::Broken(reason));
-        }
+        break_pool(&self.broken, reason, self.pool.shut_down_and_drain());
     }
 
     #[getter]

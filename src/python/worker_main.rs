@@ -2,13 +2,15 @@
 //! life (so its thread state, and `threading.local` data, persist across
 //! tasks), detached only while it spins or parks waiting for work.
 
-use std::sync::Arc;
+use std::mem::ManuallyDrop;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
+use super::core::{break_pool, BROKEN_BY_INITIALIZER};
 use super::guarded_call;
 use super::worker_thread::PyWorkerHandle;
 use crate::scheduler::{ThreadMain, WorkerContext};
@@ -18,15 +20,35 @@ pub(crate) struct WorkerHooks {
     /// `on_start(handle)` registers the thread with `threading`; the thread
     /// counts as started once it returns.
     pub on_start: Py<PyAny>,
-    /// `initialize() -> bool` runs the pool's initializer; false: the pool
-    /// is broken, stop.
+    /// `initialize() -> bool` runs the pool's initializer; false: it failed,
+    /// and the worker breaks the pool (whether or not its executor object
+    /// still exists) and stops.
     pub initialize: Option<Py<PyAny>>,
     /// `on_exit()` unregisters the thread.
     pub on_exit: Py<PyAny>,
+    /// The pool's broken state, shared with its `Core`.
+    pub broken: Arc<OnceLock<String>>,
+}
+
+/// Python objects a worker thread may be the last to hold, after it has left
+/// the interpreter for good. A `Py` dropped there queues its decref under a
+/// PyO3 lock, and a fork in that moment leaves the lock held in the child,
+/// whose next call into PyO3 then waits forever. So they are released with
+/// the interpreter attached, or leaked if it is finalizing.
+struct ReleasedAttached<T>(ManuallyDrop<T>);
+
+impl<T> Drop for ReleasedAttached<T> {
+    fn drop(&mut self) {
+        let objects = &mut self.0;
+        // SAFETY: dropped exactly once, here, and never used again.
+        let _ = Python::try_attach(|_py| unsafe { ManuallyDrop::drop(objects) });
+    }
 }
 
 pub(crate) fn python_worker_main(hooks: WorkerHooks) -> ThreadMain {
+    let hooks = ReleasedAttached(ManuallyDrop::new(hooks));
     Arc::new(move |worker: &WorkerContext| {
+        let hooks = &*hooks.0;
         // Not attached when the interpreter is finalizing: such a thread just
         // ends. The exit hook joins workers before finalization, so queued
         // work is never stranded that way.
@@ -49,7 +71,11 @@ pub(crate) fn python_worker_main(hooks: WorkerHooks) -> ThreadMain {
             };
             match ready {
                 Ok(true) => serve(py, worker),
-                Ok(false) => {}
+                Ok(false) => break_pool(
+                    &hooks.broken,
+                    BROKEN_BY_INITIALIZER.to_owned(),
+                    worker.shut_down_and_drain(),
+                ),
                 Err(error) => error.write_unraisable(py, None),
             }
             if let Err(error) =

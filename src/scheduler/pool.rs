@@ -195,13 +195,13 @@ impl Pool {
 
     /// Takes every queued task out of the pool, unrun.
     pub fn drain(&self) -> Vec<Task> {
-        let shared = &self.shared;
-        let mut drained = Vec::new();
-        drain_into(&mut drained, || shared.injector.steal());
-        for (_, stealer) in read(&shared.stealers).iter() {
-            drain_into(&mut drained, || stealer.steal());
-        }
-        drained
+        self.shared.drain()
+    }
+
+    /// Shuts the pool down and takes every queued task out, unrun: once it
+    /// returns, no task can be admitted or left queued.
+    pub fn shut_down_and_drain(&self) -> Vec<Task> {
+        self.shared.shut_down_and_drain()
     }
 
     /// Waits until every worker but the calling one (when it is a worker of
@@ -272,6 +272,22 @@ fn drain_into(drained: &mut Vec<Task>, mut steal: impl FnMut() -> Steal<Task>) {
 }
 
 impl Shared {
+    fn drain(&self) -> Vec<Task> {
+        let mut drained = Vec::new();
+        drain_into(&mut drained, || self.injector.steal());
+        for (_, stealer) in read(&self.stealers).iter() {
+            drain_into(&mut drained, || stealer.steal());
+        }
+        drained
+    }
+
+    fn shut_down_and_drain(&self) -> Vec<Task> {
+        // Closing first: every submission is then either refused or has
+        // queued its task before the drain.
+        self.protocol.close();
+        self.drain()
+    }
+
     /// Waits until every worker but the calling one (when it is a worker of
     /// this pool) has exited. Returns false if `timeout` passed first.
     fn wait_for_workers(&self, timeout: Option<Duration>) -> bool {
@@ -477,6 +493,12 @@ impl WorkerContext {
 
     fn set_state(&self, state: WorkerState) {
         self.state.store(state as u8, Ordering::Relaxed);
+    }
+
+    /// [`Pool::shut_down_and_drain`], from a worker (whose thread cannot
+    /// serve: its pool is unusable).
+    pub fn shut_down_and_drain(&self) -> Vec<Task> {
+        self.shared.shut_down_and_drain()
     }
 
     /// Lets a submitter waiting for this worker's start go on.

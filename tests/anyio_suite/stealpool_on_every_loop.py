@@ -16,13 +16,18 @@ import pytest
 import stealpool
 from anyio._backends import _asyncio as anyio_asyncio
 
+# The pools the loops were given: the shared pool retires with the last loop
+# using it, and the next install() makes a new one, so count over them all.
+POOLS: dict[int, Any] = {}
+
 
 def pytest_configure(config: pytest.Config) -> None:
     enter = anyio_asyncio.TestRunner.__enter__
 
     def enter_then_install(self: Any) -> Any:
         runner = enter(self)
-        stealpool.install(self.get_loop())
+        core = stealpool.install(self.get_loop())._core
+        POOLS[id(core)] = core
         return runner
 
     anyio_asyncio.TestRunner.__enter__ = enter_then_install  # type: ignore[method-assign]
@@ -30,12 +35,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     replacement = anyio_asyncio.AsyncIOBackend.run_sync_in_worker_thread.__func__  # type: ignore[attr-defined]
-    bridged = stealpool.shared_pool().stats()["bridged"]
+    bridged = sum(core.stats()["bridged"] for core in POOLS.values())
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     served = replacement.__module__ == "stealpool._anyio" and bridged > 0
     if reporter is not None:
         reporter.write_sep(
-            "-", "stealpool: anyio backend method from {}, {} completions bridged".format(replacement.__module__, bridged)
+            "-", f"stealpool: anyio backend method from {replacement.__module__}, {bridged} completions bridged"
         )
     if not served and session.testscollected:
         if reporter is not None:

@@ -64,7 +64,12 @@ def apply() -> None:
     def run_in_executor(self, executor, func, *args):
         # Where asyncio would make its own default executor, install() instead;
         # install() routes this loop's later calls itself.
-        if executor is None and self._default_executor is None and not self._executor_shutdown_called and not self.is_closed():
+        if (
+            executor is None
+            and self._default_executor is None
+            and not self._executor_shutdown_called
+            and not self.is_closed()
+        ):
             stealpool.install(self)
             counts["installs"] += 1
             return self.run_in_executor(executor, func, *args)

@@ -38,17 +38,13 @@ import faulthandler
 import os
 import subprocess
 import sys
-import textwrap
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable
 
 import pytest
-
-try:
-    import uvloop
-except ImportError:  # a test dependency; absent only where uvloop does not build
-    uvloop = None
+import python_subprocess
+from loop_kinds import INSTALLED_LOOPS, recording_loop
 
 try:
     import resource
@@ -57,7 +53,7 @@ except ImportError:  # not on Windows: the summary then leaves peak RSS out
 
 ENV = "STEALPOOL_STRESS"
 
-SHORT: Dict[str, Any] = dict(
+SHORT: dict[str, Any] = dict(
     name="short",
     # test_stress_load
     load_tasks=50_000,
@@ -93,7 +89,7 @@ SHORT: Dict[str, Any] = dict(
     watchdog=300,
 )
 
-LONG: Dict[str, Any] = dict(
+LONG: dict[str, Any] = dict(
     SHORT,
     name="long",
     load_tasks=1_000_000,
@@ -123,7 +119,7 @@ LONG: Dict[str, Any] = dict(
 class Sizes:
     """The chosen size's numbers as attributes (``sizes.load_tasks``)."""
 
-    def __init__(self, values: Dict[str, Any]) -> None:
+    def __init__(self, values: dict[str, Any]) -> None:
         self.__dict__.update(values)
 
     @property
@@ -137,7 +133,7 @@ def chosen_sizes() -> Sizes:
         return Sizes(SHORT)
     if value == "long":
         return Sizes(LONG)
-    raise pytest.UsageError("{}={!r}: expected 'short' (default) or 'long'".format(ENV, value))
+    raise pytest.UsageError(f"{ENV}={value!r}: expected 'short' (default) or 'long'")
 
 
 class Tally:
@@ -147,8 +143,8 @@ class Tally:
         self.lock = threading.Lock()
         self.task_count = 0
         self.subprocess_count = 0
-        self.hung: List[str] = []
-        self.notes: List[str] = []
+        self.hung: list[str] = []
+        self.notes: list[str] = []
 
     def tasks(self, count: int) -> None:
         with self.lock:
@@ -164,7 +160,7 @@ class Tally:
             self.notes.append(line)
 
 
-_SIZES: Optional[Sizes] = None
+_SIZES: Sizes | None = None
 _TALLY = Tally()
 
 
@@ -174,7 +170,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return "stealpool stress size: {} (set {}=long for the soak)".format(chosen_sizes().name, ENV)
+    return f"stealpool stress size: {chosen_sizes().name} (set {ENV}=long for the soak)"
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -184,14 +180,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if resource is not None:
         # ru_maxrss is in KiB on Linux and in bytes on macOS.
         scale = 1 if sys.platform == "darwin" else 1 << 10
-        peak = "; peak RSS of pytest: {:.0f} MiB".format(
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / (1 << 20)
-        )
-    terminalreporter.write_sep("-", "stealpool stress ({})".format(_SIZES.name))
+        peak = f"; peak RSS of pytest: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / (1 << 20):.0f} MiB"
+    terminalreporter.write_sep("-", f"stealpool stress ({_SIZES.name})")
     terminalreporter.write_line(
-        "tasks run in pytest and its subprocesses: {:,}; subprocesses: {:,}{}".format(
-            _TALLY.task_count, _TALLY.subprocess_count, peak
-        )
+        f"tasks run in pytest and its subprocesses: {_TALLY.task_count:,}; "
+        f"subprocesses: {_TALLY.subprocess_count:,}{peak}"
     )
     for line in _TALLY.notes:
         terminalreporter.write_line(line)
@@ -239,12 +232,12 @@ def watchdog(request: pytest.FixtureRequest, sizes: Sizes):
 @pytest.fixture(autouse=True)
 def nothing_unraisable():
     """Fails the test if a worker (or anything) reported an error nobody could receive."""
-    seen: List[str] = []
+    seen: list[str] = []
     previous_unraisable = sys.unraisablehook
     previous_thread = threading.excepthook
 
     def on_unraisable(unraisable: Any) -> None:
-        seen.append("unraisable: {!r} in {!r}".format(unraisable.exc_value, unraisable.object))
+        seen.append(f"unraisable: {unraisable.exc_value!r} in {unraisable.object!r}")
 
     def on_thread_exception(args: Any) -> None:
         seen.append("thread {}: {!r}".format(getattr(args.thread, "name", "?"), args.exc_value))
@@ -267,7 +260,7 @@ def _wait_until(predicate: Callable[[], Any], timeout: float, what: Any, interva
             return value
         if time.monotonic() >= deadline:
             message = what() if callable(what) else what
-            raise AssertionError("not within {} s: {}".format(timeout, message))
+            raise AssertionError(f"not within {timeout} s: {message}")
         time.sleep(interval)
 
 
@@ -284,7 +277,7 @@ class Bounded:
     """Runs a blocking call in a daemon thread and fails if it does not return in time."""
 
     def __call__(self, fn: Callable[..., Any], *args: Any, timeout: float = 60, what: str = "", **kwargs: Any) -> Any:
-        outcome: Dict[str, Any] = {}
+        outcome: dict[str, Any] = {}
 
         def call() -> None:
             try:
@@ -298,7 +291,7 @@ class Bounded:
         if thread.is_alive():
             label = what or repr(fn)
             _TALLY.hung.append(label)
-            raise AssertionError("{} did not return within {} s".format(label, timeout))
+            raise AssertionError(f"{label} did not return within {timeout} s")
         if "error" in outcome:
             raise outcome["error"]
         return outcome.get("value")
@@ -309,7 +302,7 @@ class Bounded:
             wait,
             cancel_futures=cancel_futures,
             timeout=timeout,
-            what="shutdown(wait={}, cancel_futures={})".format(wait, cancel_futures),
+            what=f"shutdown(wait={wait}, cancel_futures={cancel_futures})",
         )
 
 
@@ -323,8 +316,8 @@ class ThreadGroup:
     """Threads started together, joined with a deadline, their exceptions re-raised."""
 
     def __init__(self) -> None:
-        self.threads: List[threading.Thread] = []
-        self.errors: List[BaseException] = []
+        self.threads: list[threading.Thread] = []
+        self.errors: list[BaseException] = []
         self.lock = threading.Lock()
 
     def start(self, target: Callable[..., Any], *args: Any, name: str = "") -> threading.Thread:
@@ -347,7 +340,7 @@ class ThreadGroup:
         stuck = [thread.name for thread in self.threads if thread.is_alive()]
         if stuck:
             _TALLY.hung.extend(stuck)
-            raise AssertionError("threads still running after {} s: {}".format(timeout, stuck))
+            raise AssertionError(f"threads still running after {timeout} s: {stuck}")
         if self.errors:
             raise self.errors[0]
 
@@ -357,18 +350,6 @@ def threads() -> ThreadGroup:
     return ThreadGroup()
 
 
-LOOP_KINDS = ["asyncio", pytest.param("uvloop", marks=pytest.mark.skipif(uvloop is None, reason="uvloop not installed"))]
-
-
-def new_loop(kind: str = "asyncio") -> asyncio.AbstractEventLoop:
-    """A loop of ``kind`` whose exception handler records into ``loop.errors``."""
-    loop = uvloop.new_event_loop() if kind == "uvloop" else asyncio.new_event_loop()
-    errors: List[Dict[str, Any]] = []
-    loop.set_exception_handler(lambda _, context: errors.append(context))
-    loop.errors = errors  # type: ignore[attr-defined]
-    return loop
-
-
 def run_loop(kind: str, main: Callable[[], Any], timeout: float) -> Any:
     """Runs ``main()`` like ``asyncio.run`` on a recording loop, bounded by ``timeout``.
 
@@ -376,7 +357,7 @@ def run_loop(kind: str, main: Callable[[], Any], timeout: float) -> Any:
     down, its recorded errors left in ``loop.errors`` and the number of tasks
     still pending when ``main`` returned in ``loop.leftover_tasks``.
     """
-    loop = new_loop(kind)
+    loop = recording_loop(kind)
     asyncio.set_event_loop(loop)
     try:
         result = loop.run_until_complete(asyncio.wait_for(main(), timeout))
@@ -399,17 +380,11 @@ def loops() -> Any:
     """``loops.new(kind)``, ``loops.run(kind, main, timeout)``, ``loops.kinds`` (installed kinds)."""
 
     class Loops:
-        new = staticmethod(new_loop)
+        new = staticmethod(recording_loop)
         run = staticmethod(run_loop)
-        kinds = ["asyncio"] + (["uvloop"] if uvloop is not None else [])
+        kinds = INSTALLED_LOOPS
 
     return Loops()
-
-
-@pytest.fixture(params=LOOP_KINDS)
-def loop_kind(request: pytest.FixtureRequest) -> str:
-    """Parametrizes a test over the stock asyncio loop and uvloop (when installed)."""
-    return request.param
 
 
 @pytest.fixture
@@ -422,10 +397,9 @@ def run_python(tally: Tally) -> Callable[..., subprocess.CompletedProcess]:
     """
 
     def run(code: str, timeout: float = 60, flags: Any = (), argv: Any = ()) -> subprocess.CompletedProcess:
-        command = [sys.executable, *flags, "-c", textwrap.dedent(code), *argv]
         tally.subprocesses()
         try:
-            return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+            return python_subprocess.run_python(code, timeout, flags, argv)
         except subprocess.TimeoutExpired as expired:
             raise AssertionError(
                 "subprocess still running after {} s (killed)\nstdout tail: {!r}\nstderr tail: {!r}".format(

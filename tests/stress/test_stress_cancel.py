@@ -20,10 +20,9 @@ import logging
 import random
 import threading
 import time
-from typing import Any, Dict, List, Set
+from typing import Any
 
 import pytest
-
 import stealpool
 
 WORKERS = 4
@@ -33,7 +32,7 @@ def expected(i: int) -> int:
     return i * 7 + 3
 
 
-def warnings_logged(caplog: Any) -> List[str]:
+def warnings_logged(caplog: Any) -> list[str]:
     return [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
 
 
@@ -63,15 +62,15 @@ def test_cancelled_before_start_never_runs(sizes, tally, loops, loop_kind, bound
     rng = random.Random(0x5EED + sizes.cancel_tasks)
     for round_ in range(sizes.cancel_rounds):
         m = sizes.cancel_tasks
-        started: List[int] = []
+        started: list[int] = []
         gate = Gate(timeout)
-        pools: List[stealpool.ThreadPoolExecutor] = []
+        pools: list[stealpool.ThreadPoolExecutor] = []
 
         def call(i: int) -> int:
             started.append(i)
             return expected(i)
 
-        async def main() -> Dict[str, Any]:
+        async def main() -> dict[str, Any]:
             loop = asyncio.get_running_loop()
             if path == "pool.run":
                 pool = stealpool.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cancel")
@@ -88,8 +87,8 @@ def test_cancelled_before_start_never_runs(sizes, tally, loops, loop_kind, bound
             blockers = [asyncio.ensure_future(submit(gate.hold)) for _ in range(WORKERS)]
             await asyncio.sleep(0)  # to_thread's coroutines submit on their first step
             gate.wait_all_held(WORKERS)  # every worker is now inside gate.hold
-            awaited: Dict[int, asyncio.Future] = {}
-            waiting: Set[int] = set()
+            awaited: dict[int, asyncio.Future] = {}
+            waiting: set[int] = set()
 
             async def one(i: int) -> int:
                 # Nothing yields between here and the await below, so once
@@ -123,7 +122,7 @@ def test_cancelled_before_start_never_runs(sizes, tally, loops, loop_kind, bound
             # After release, cancel some of the rest at random moments too:
             # those may or may not have run; they must end cancelled or with their result.
             rest = sorted(set(range(m)) - set(cancelled_before))
-            late_cancels: Dict[int, bool] = {}
+            late_cancels: dict[int, bool] = {}
 
             def cancel_late(i: int) -> None:
                 late_cancels[i] = tasks[i].cancel()
@@ -132,7 +131,7 @@ def test_cancelled_before_start_never_runs(sizes, tally, loops, loop_kind, bound
                 loop.call_later(rng.uniform(0, 0.002), cancel_late, i)
 
             done, pending = await asyncio.wait(list(tasks.values()) + blockers, timeout=timeout)
-            assert not pending, "{} tasks still pending".format(len(pending))
+            assert not pending, f"{len(pending)} tasks still pending"
             await asyncio.sleep(0.005)  # let the late cancel callbacks fire (no-ops by now)
             assert [b.result() for b in blockers] == ["held"] * WORKERS
             return {"tasks": tasks, "cancelled_before": cancelled_before, "late": late_cancels, "awaited": awaited}
@@ -143,9 +142,9 @@ def test_cancelled_before_start_never_runs(sizes, tally, loops, loop_kind, bound
         bounded.shutdown(pool, wait=True, timeout=timeout)
         tally.tasks(m + WORKERS)
 
-        cancelled_before: Set[int] = set(outcome["cancelled_before"])
+        cancelled_before: set[int] = set(outcome["cancelled_before"])
         ran_after_cancel = sorted(cancelled_before.intersection(started))
-        assert ran_after_cancel == [], "round {}: cancelled while queued, yet ran: {}".format(round_, ran_after_cancel[:20])
+        assert ran_after_cancel == [], f"round {round_}: cancelled while queued, yet ran: {ran_after_cancel[:20]}"
         assert len(started) == len(set(started)), "some call ran twice"
         tasks = outcome["tasks"]
         for i, task in tasks.items():
@@ -153,7 +152,7 @@ def test_cancelled_before_start_never_runs(sizes, tally, loops, loop_kind, bound
             if i in cancelled_before:
                 assert task.cancelled(), i
             elif task.cancelled():
-                assert outcome["late"].get(i), "task {} cancelled, but nobody cancelled it".format(i)
+                assert outcome["late"].get(i), f"task {i} cancelled, but nobody cancelled it"
             else:
                 assert task.result() == expected(i)
                 assert i in started
@@ -181,11 +180,11 @@ def test_cancelled_queued_futures_never_run(sizes, tally, threads, bounded):
         gate = Gate(timeout)
         blockers = [pool.submit(gate.hold) for _ in range(WORKERS)]
         gate.wait_all_held(WORKERS)
-        started: List[int] = []
-        callbacks: List[int] = []
+        started: list[int] = []
+        callbacks: list[int] = []
         lock = threading.Lock()
-        futures: Dict[int, concurrent.futures.Future] = {}
-        cancelled: Set[int] = set()
+        futures: dict[int, concurrent.futures.Future] = {}
+        cancelled: set[int] = set()
 
         def call(i: int) -> int:
             started.append(i)
@@ -206,7 +205,7 @@ def test_cancelled_queued_futures_never_run(sizes, tally, threads, bounded):
                 cancelled.update(to_cancel)
 
         for k in range(4):
-            threads.start(submitter, k, name="submit-cancel-{}".format(k))
+            threads.start(submitter, k, name=f"submit-cancel-{k}")
         threads.join(timeout)
         gate.release.set()
         _, not_done = concurrent.futures.wait(list(futures.values()) + blockers, timeout=timeout)
@@ -232,8 +231,8 @@ def test_free_running_cancellation_storm(sizes, tally, loops, loop_kind, bounded
     timeout = sizes.wait
     m = sizes.storm_tasks
     rng = random.Random(1234)
-    starts: List[int] = []
-    pools: List[stealpool.ThreadPoolExecutor] = []
+    starts: list[int] = []
+    pools: list[stealpool.ThreadPoolExecutor] = []
 
     def call(i: int, pause: float) -> int:
         starts.append(i)
@@ -245,8 +244,8 @@ def test_free_running_cancellation_storm(sizes, tally, loops, loop_kind, bounded
         loop = asyncio.get_running_loop()
         pool = stealpool.ThreadPoolExecutor(max_workers=WORKERS)
         pools.append(pool)
-        cancel_results: Dict[int, bool] = {}
-        futures: List[asyncio.Future] = []
+        cancel_results: dict[int, bool] = {}
+        futures: list[asyncio.Future] = []
 
         async def one(i: int) -> int:
             future = pool.run(call, i, rng.choice((0, 0, 0, 0.0002, 0.001)))
@@ -256,7 +255,7 @@ def test_free_running_cancellation_storm(sizes, tally, loops, loop_kind, bounded
         def cancel(i: int) -> None:
             cancel_results[i] = tasks[i].cancel()
 
-        tasks: Dict[int, asyncio.Task] = {}
+        tasks: dict[int, asyncio.Task] = {}
         for i in range(m):
             tasks[i] = loop.create_task(one(i))
             if rng.random() < 0.5:
@@ -277,11 +276,11 @@ def test_free_running_cancellation_storm(sizes, tally, loops, loop_kind, bounded
     for i, task in tasks.items():
         assert task.done()
         if task.cancelled():
-            assert cancel_results.get(i), "task {} cancelled though no cancel succeeded".format(i)
+            assert cancel_results.get(i), f"task {i} cancelled though no cancel succeeded"
         else:
             assert task.result() == expected(i)
             assert i in starts
-            assert not cancel_results.get(i), "task {}: cancel() returned True, yet it finished".format(i)
+            assert not cancel_results.get(i), f"task {i}: cancel() returned True, yet it finished"
     assert all(future.done() for future in futures)
     stats = pool.stats()
     assert stats["queued"] == 0 and stats["running"] == 0, stats

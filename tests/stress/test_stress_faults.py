@@ -14,10 +14,9 @@ import concurrent.futures
 import random
 import threading
 import time
-from typing import Any, Dict, List, Tuple
+from typing import Any
 
 import pytest
-
 import stealpool
 from stealpool import _core
 
@@ -43,11 +42,11 @@ RAISED = {
 }
 
 
-def faulty(i: int, kind: str) -> Tuple[str, int]:
+def faulty(i: int, kind: str) -> tuple[str, int]:
     if kind == "ok":
         return ("ok", i)
     if kind == "panic":
-        _core.panic_for_tests("boom {}".format(i))
+        _core.panic_for_tests(f"boom {i}")
         return ("panic returned", i)
     raise RAISED[kind](i)
 
@@ -57,7 +56,7 @@ def problem_with(i: int, kind: str, outcome: Any) -> Any:
     if kind == "ok":
         return None if outcome == ("ok", i) else outcome
     if kind == "panic":
-        ok = isinstance(outcome, stealpool.PanicException) and str(outcome) == "boom {}".format(i)
+        ok = isinstance(outcome, stealpool.PanicException) and str(outcome) == f"boom {i}"
         return None if ok else outcome
     ok = type(outcome) is RAISED[kind] and outcome.args == (i,)
     return None if ok else outcome
@@ -66,7 +65,7 @@ def problem_with(i: int, kind: str, outcome: Any) -> Any:
 def check_workers_survived(pool: stealpool.ThreadPoolExecutor) -> None:
     stats = pool.stats()
     assert stats["retired"] == 0, stats
-    assert stats["spawned"] <= WORKERS, "workers were lost and replaced: {}".format(stats)
+    assert stats["spawned"] <= WORKERS, f"workers were lost and replaced: {stats}"
     assert stats["workers"] == stats["spawned"], stats
 
 
@@ -77,7 +76,7 @@ def test_exceptions_and_panics_land_on_their_own_futures(sizes, tally, threads, 
     pool = stealpool.ThreadPoolExecutor(max_workers=WORKERS, idle_timeout=None)
     rng = random.Random(7)
     kinds = [rng.choice(KINDS) for _ in range(m)]
-    problems: List[Any] = []
+    problems: list[Any] = []
     lock = threading.Lock()
 
     def submitter(k: int) -> None:
@@ -96,7 +95,7 @@ def test_exceptions_and_panics_land_on_their_own_futures(sizes, tally, threads, 
             own = stealpool.install(max_workers=2, idle_timeout=None)
             loop = asyncio.get_running_loop()
             ids = range(2, m, 3)
-            futures: Dict[int, Any] = {}
+            futures: dict[int, Any] = {}
             for i in ids:
                 # Half through pool.run, half through the loop's installed pool.
                 futures[i] = pool.run(faulty, i, kinds[i]) if i % 2 else loop.run_in_executor(None, faulty, i, kinds[i])
@@ -115,7 +114,7 @@ def test_exceptions_and_panics_land_on_their_own_futures(sizes, tally, threads, 
         assert loop.errors == []
 
     for k in range(2):
-        threads.start(submitter, k, name="fault-submitter-{}".format(k))
+        threads.start(submitter, k, name=f"fault-submitter-{k}")
     threads.start(loop_user, name="fault-loop")
     threads.join(timeout * 2)
     tally.tasks(m)
@@ -161,7 +160,7 @@ def test_gil_hogs_do_not_wedge_the_pool(sizes, tally, loops, bounded):
     timeout = sizes.wait
     pool = stealpool.ThreadPoolExecutor(max_workers=WORKERS, idle_timeout=None)
 
-    def hog(i: int) -> Tuple[int, int]:
+    def hog(i: int) -> tuple[int, int]:
         spins = 0
         end = time.perf_counter() + 0.2
         while time.perf_counter() < end:
@@ -176,8 +175,10 @@ def test_gil_hogs_do_not_wedge_the_pool(sizes, tally, loops, bounded):
     hogs = [pool.submit(hog, i) for i in range(sizes.gil_hogs)]
     small = [pool.submit(mixed, i) for i in range(2_000)]
 
-    async def main() -> List[Any]:
-        return await asyncio.gather(*(pool.run(hog, i) for i in range(2)), *(pool.run(faulty, i, "ok") for i in range(500)))
+    async def main() -> list[Any]:
+        return await asyncio.gather(
+            *(pool.run(hog, i) for i in range(2)), *(pool.run(faulty, i, "ok") for i in range(500))
+        )
 
     results, loop = loops.run("asyncio", main, timeout)
     assert loop.errors == []

@@ -13,11 +13,10 @@ and reports it.
 from __future__ import annotations
 
 import multiprocessing
-import os
 
 import pytest
+from python_subprocess import needs_fork
 
-needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is not available on this platform")
 needs_fork_context = pytest.mark.skipif(
     "fork" not in multiprocessing.get_all_start_methods(),
     reason="multiprocessing has no 'fork' start method on this platform",
@@ -81,24 +80,52 @@ def check_child_pool():
     assert asyncio.run(main()) == list(range(20)) * 2
     pool.shutdown(wait=True)
     assert len(executions) == seen, "the child ran {} of the parent's tasks".format(len(executions) - seen)
-"""
 
 
-@needs_fork
-def test_os_fork_during_a_burst(sizes, tally, run_python):
-    code = BURST + """
-threads = [threading.Thread(target=submitter, args=(k,)) for k in range(2)]
-threads.append(threading.Thread(target=loop_submitter))
-for thread in threads:
-    thread.start()
+def start_burst():
+    threads = [threading.Thread(target=submitter, args=(k,)) for k in range(2)]
+    threads.append(threading.Thread(target=loop_submitter))
+    for thread in threads:
+        thread.start()
+    return threads
 
-children = []
-for f in range(FORKS):
+
+def wait_for_fork_point(f, threads):
     # Fork at spread-out points of the burst (or after it, on a fast machine).
     deadline = time.monotonic() + TIMEOUT
     while len(futures) < (f + 1) * N // (FORKS + 2) and any(t.is_alive() for t in threads):
         assert time.monotonic() < deadline, "the burst stalled"
         time.sleep(0.0005)
+
+
+def check_parent(threads):
+    for thread in threads:
+        thread.join(TIMEOUT)
+        assert not thread.is_alive(), "a submitter never finished"
+    assert len(futures) == N, len(futures)
+    for i, future in futures:
+        result = future.result(timeout=TIMEOUT) if isinstance(future, concurrent.futures.Future) else future
+        assert result == (i, PARENT), (i, result)
+    assert sorted(executions) == list(range(N)), "lost or repeated tasks in the parent"
+    pool.shutdown(wait=True)
+    out("parent ok")
+"""
+
+
+def assert_no_crash_reported(stderr: str) -> None:
+    for marker in ("Fatal Python error", "panicked", "Exception ignored", "Traceback"):
+        assert marker not in stderr, stderr[-3000:]
+
+
+@needs_fork
+def test_os_fork_during_a_burst(sizes, tally, run_python):
+    code = (
+        BURST
+        + """
+threads = start_burst()
+children = []
+for f in range(FORKS):
+    wait_for_fork_point(f, threads)
     pid = os.fork()
     if pid == 0:
         try:
@@ -123,17 +150,9 @@ for pid in children:
             break
         time.sleep(0.005)
 
-for thread in threads:
-    thread.join(TIMEOUT)
-    assert not thread.is_alive(), "a submitter never finished"
-assert len(futures) == N, len(futures)
-for i, future in futures:
-    result = future.result(timeout=TIMEOUT) if isinstance(future, concurrent.futures.Future) else future
-    assert result == (i, PARENT), (i, result)
-assert sorted(executions) == list(range(N)), "lost or repeated tasks in the parent"
-pool.shutdown(wait=True)
-out("parent ok")
+check_parent(threads)
 """
+    )
     n = sizes.fork_burst_tasks
     result = run_python(code, timeout=240, flags=["-W", "ignore::DeprecationWarning"], argv=[str(n), str(sizes.forks)])
     tally.tasks(n)
@@ -141,14 +160,15 @@ out("parent ok")
     lines = result.stdout.splitlines()
     assert lines.count("child exit 0") == sizes.forks, result.stdout[-2000:] + result.stderr[-3000:]
     assert lines[-1] == "parent ok"
-    for marker in ("Fatal Python error", "panicked", "Exception ignored", "Traceback"):
-        assert marker not in result.stderr, result.stderr[-3000:]
+    assert_no_crash_reported(result.stderr)
 
 
 @needs_fork
 @needs_fork_context
 def test_multiprocessing_fork_during_a_burst(sizes, tally, run_python):
-    code = BURST + """
+    code = (
+        BURST
+        + """
 import multiprocessing
 
 
@@ -170,15 +190,9 @@ def child_process(queue):
 
 if __name__ == "__main__":
     context = multiprocessing.get_context("fork")
-    threads = [threading.Thread(target=submitter, args=(k,)) for k in range(2)]
-    threads.append(threading.Thread(target=loop_submitter))
-    for thread in threads:
-        thread.start()
+    threads = start_burst()
     for f in range(FORKS):
-        deadline = time.monotonic() + TIMEOUT
-        while len(futures) < (f + 1) * N // (FORKS + 2) and any(t.is_alive() for t in threads):
-            assert time.monotonic() < deadline, "the burst stalled"
-            time.sleep(0.0005)
+        wait_for_fork_point(f, threads)
         if f % 2 == 0:
             with context.Pool(2) as processes:
                 got = processes.map_async(in_child, range(8)).get(timeout=TIMEOUT)
@@ -196,23 +210,14 @@ if __name__ == "__main__":
             assert report == "ok", report
             assert process.exitcode == 0, process.exitcode
         out("fork %d ok" % f)
-    for thread in threads:
-        thread.join(TIMEOUT)
-        assert not thread.is_alive(), "a submitter never finished"
-    assert len(futures) == N, len(futures)
-    for i, future in futures:
-        result = future.result(timeout=TIMEOUT) if isinstance(future, concurrent.futures.Future) else future
-        assert result == (i, PARENT), (i, result)
-    assert sorted(executions) == list(range(N)), "lost or repeated tasks in the parent"
-    pool.shutdown(wait=True)
-    out("parent ok")
+    check_parent(threads)
 """
+    )
     n = sizes.fork_burst_tasks
     forks = max(2, sizes.forks // 2)
     result = run_python(code, timeout=240, flags=["-W", "ignore::DeprecationWarning"], argv=[str(n), str(forks)])
     tally.tasks(n)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
-    assert lines == ["fork %d ok" % f for f in range(forks)] + ["parent ok"], result.stdout[-2000:]
-    for marker in ("Fatal Python error", "panicked", "Exception ignored", "Traceback"):
-        assert marker not in result.stderr, result.stderr[-3000:]
+    assert lines == [f"fork {f} ok" for f in range(forks)] + ["parent ok"], result.stdout[-2000:]
+    assert_no_crash_reported(result.stderr)

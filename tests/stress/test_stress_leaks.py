@@ -12,15 +12,14 @@ import os
 import threading
 import time
 import weakref
-from typing import Any, Callable, List, Optional, Tuple
-
+from typing import Any, Callable
 
 import stealpool
 
 MB = 1 << 20
 
 
-def rss_bytes() -> Optional[int]:
+def rss_bytes() -> int | None:
     try:
         with open("/proc/self/statm") as statm:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -41,7 +40,7 @@ class Boom(Exception):
     pass
 
 
-async def run_and_run_in_executor(pool: Any, fn: Any, arg: Payload, refs: List[weakref.ref], timeout: float) -> None:
+async def run_and_run_in_executor(pool: Any, fn: Any, arg: Payload, refs: list[weakref.ref], timeout: float) -> None:
     """``pool.run(fn, arg)`` and ``run_in_executor(None, fn, arg)`` on an installed pool."""
     stealpool.install(max_workers=2)
     loop = asyncio.get_running_loop()
@@ -102,15 +101,17 @@ def test_rss_and_object_counts_stay_flat(sizes, tally, loops, bounded):
         async def main() -> None:
             for start in range(0, runs, batch):
                 ids = range(start, min(runs, start + batch))
-                outcomes = await asyncio.gather(*(pool.run(task, Payload(blob), i) for i in ids), return_exceptions=True)
+                outcomes = await asyncio.gather(
+                    *(pool.run(task, Payload(blob), i) for i in ids), return_exceptions=True
+                )
                 for i, outcome in zip(ids, outcomes):
                     check(outcome, i)
 
         _, loop = loops.run("asyncio", main, timeout)
         assert loop.errors == []
 
-    rss: List[Optional[int]] = []
-    objects: List[int] = []
+    rss: list[int | None] = []
+    objects: list[int] = []
     for round_ in range(sizes.leak_rounds):
         one_round()
         gc.collect()
@@ -127,17 +128,15 @@ def test_rss_and_object_counts_stay_flat(sizes, tally, loops, bounded):
             sizes.leak_rounds,
             objects[warm],
             objects[-1],
-            " ".join("?" if r is None else "{:.1f}".format(r / MB) for r in rss),
+            " ".join("?" if r is None else f"{r / MB:.1f}" for r in rss),
         )
     )
-    assert object_growth < 20_000, "gc objects: {} after warm-up, {} at the end: {}".format(
-        objects[warm], objects[-1], objects
-    )
+    assert object_growth < 20_000, f"gc objects: {objects[warm]} after warm-up, {objects[-1]} at the end: {objects}"
     # RSS is checked where /proc/self/statm exists; the object counts above everywhere.
     if rss[warm] is not None:
         growth = rss[-1] - rss[warm]
         assert growth < 20 * MB, "RSS grew {:.1f} MiB from the warm-up round to the last: {}".format(
-            growth / MB, ["{:.0f}".format(r / MB) for r in rss]
+            growth / MB, [f"{r / MB:.0f}" for r in rss]
         )
 
 
@@ -149,7 +148,7 @@ def test_functions_arguments_results_and_exceptions_are_released(sizes, tally, l
     """
     timeout = sizes.wait
 
-    def make_call(fail: bool) -> Tuple[Callable[[Payload], Payload], Payload, List[weakref.ref]]:
+    def make_call(fail: bool) -> tuple[Callable[[Payload], Payload], Payload, list[weakref.ref]]:
         arg = Payload(b"argument")
 
         def fn(a: Payload) -> Payload:
@@ -159,14 +158,20 @@ def test_functions_arguments_results_and_exceptions_are_released(sizes, tally, l
 
         return fn, arg, [weakref.ref(fn), weakref.ref(arg)]
 
-    def all_released(refs: List[weakref.ref], what: str) -> None:
+    def all_released(refs: list[weakref.ref], what: str) -> None:
         def dead() -> bool:
             gc.collect()
             return all(ref() is None for ref in refs)
 
-        wait_until(dead, timeout, lambda: "still referenced after the future was dropped: {} ({})".format(
-            [ref() for ref in refs if ref() is not None][:3], what
-        ), interval=0.01)
+        wait_until(
+            dead,
+            timeout,
+            lambda: (
+                "still referenced after the future was dropped: "
+                f"{[ref() for ref in refs if ref() is not None][:3]} ({what})"
+            ),
+            interval=0.01,
+        )
 
     blocker_started = threading.Semaphore(0)
 
@@ -185,7 +190,7 @@ def test_functions_arguments_results_and_exceptions_are_released(sizes, tally, l
             outcome = future.exception(timeout=timeout) or future.result(timeout=0)
             refs.append(weakref.ref(outcome))
             del outcome, future
-            all_released(refs, "submit fail={}".format(fail))
+            all_released(refs, f"submit fail={fail}")
 
             # map (results only: map re-raises the first exception)
             if not fail:
@@ -202,7 +207,7 @@ def test_functions_arguments_results_and_exceptions_are_released(sizes, tally, l
             _, loop = loops.run("asyncio", main, timeout)
             assert loop.errors == []
             del main, loop
-            all_released(refs, "pool.run / run_in_executor fail={}".format(fail))
+            all_released(refs, f"pool.run / run_in_executor fail={fail}")
             released += 4
 
         # Cancelled while queued: the pool lets go of the call once it skips it,
@@ -249,7 +254,7 @@ def test_functions_arguments_results_and_exceptions_are_released(sizes, tally, l
     tally.tasks(released)
 
 
-def dummy_threads() -> Tuple[int, int]:
+def dummy_threads() -> tuple[int, int]:
     """(_DummyThread entries in threading._active, live _DummyThread objects)."""
     gc.collect()
     active = sum(isinstance(t, threading._DummyThread) for t in list(threading._active.values()))  # type: ignore[attr-defined]
@@ -284,6 +289,7 @@ def test_threading_bookkeeping_does_not_grow_across_pools(sizes, tally, loops, b
             wait_until(lambda: pool.stats()["workers"] == 0, timeout, "idle workers never retired")
             bounded.shutdown(pool, timeout=timeout)
         else:
+
             async def main() -> None:
                 stealpool.install(max_workers=3)
                 await asyncio.gather(*(asyncio.to_thread(time.sleep, 0.0005) for _ in range(6)))
@@ -298,10 +304,12 @@ def test_threading_bookkeeping_does_not_grow_across_pools(sizes, tally, loops, b
         gc.collect()
         return len(threading._active) <= base_active  # type: ignore[attr-defined]
 
-    wait_until(settled, timeout, lambda: "threading._active grew: {} -> {}: {}".format(
-        base_active, len(threading._active), sorted(t.name for t in threading._active.values())[:20]  # type: ignore[attr-defined]
-    ), interval=0.02)
+    def growth() -> str:
+        names = sorted(t.name for t in threading._active.values())  # type: ignore[attr-defined]
+        return f"threading._active grew: {base_active} -> {len(names)}: {names[:20]}"
+
+    wait_until(settled, timeout, growth, interval=0.02)
     entries, dummies = dummy_threads()
     assert entries <= base_dummy_entries, (base_dummy_entries, entries)
-    assert dummies <= base_dummies, "_DummyThread objects: {} before, {} after".format(base_dummies, dummies)
+    assert dummies <= base_dummies, f"_DummyThread objects: {base_dummies} before, {dummies} after"
     assert len(threading.enumerate()) <= base_active

@@ -10,7 +10,8 @@ import asyncio
 import concurrent.futures
 import threading
 from collections import Counter
-from typing import Any, Dict, List, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import stealpool
 
@@ -29,18 +30,19 @@ def describe_mismatch(executions: Sequence[int], n: int) -> str:
     missing = [i for i in range(n) if counts[i] == 0]
     repeated = sorted(i for i, count in counts.items() if count > 1)
     strange = sorted(i for i in counts if not 0 <= i < n)
-    return "{} executions for {} tasks; never ran: {} (first {}); ran more than once: {} (first {}); unknown ids: {}".format(
-        len(executions), n, len(missing), missing[:10], len(repeated), repeated[:10], strange[:10]
+    return (
+        f"{len(executions)} executions for {n} tasks; never ran: {len(missing)} (first {missing[:10]}); "
+        f"ran more than once: {len(repeated)} (first {repeated[:10]}); unknown ids: {strange[:10]}"
     )
 
 
 def test_mixed_load_from_threads_and_loops(sizes, tally, threads, loops, bounded, wait_until):
     n = sizes.load_tasks
     timeout = sizes.wait
-    executions: List[int] = []
+    executions: list[int] = []
     record = executions.append  # list.append is atomic: one entry per execution
-    callbacks: List[int] = []
-    expected_callbacks: List[int] = []
+    callbacks: list[int] = []
+    expected_callbacks: list[int] = []
     expected_callbacks_lock = threading.Lock()
 
     def work(i: int) -> int:
@@ -59,7 +61,7 @@ def test_mixed_load_from_threads_and_loops(sizes, tally, threads, loops, bounded
     per_loop = (n - thread_part) // LOOPS
     loop_ranges = [range(thread_part + j * per_loop, thread_part + (j + 1) * per_loop) for j in range(LOOPS)]
     loop_ranges[-1] = range(loop_ranges[-1].start, n)
-    counts: Dict[str, int] = {"pool": 0, "pool_run": 0, "shared": 0}
+    counts: dict[str, int] = {"pool": 0, "pool_run": 0, "shared": 0}
     counts_lock = threading.Lock()
 
     start = threading.Barrier(SUBMITTERS + LOOPS, timeout=timeout)
@@ -68,9 +70,9 @@ def test_mixed_load_from_threads_and_loops(sizes, tally, threads, loops, bounded
         with counts_lock:
             counts[kind] += count
 
-    def check_futures(futures: List[concurrent.futures.Future], ids: Sequence[int]) -> None:
+    def check_futures(futures: list[concurrent.futures.Future], ids: Sequence[int]) -> None:
         _, not_done = concurrent.futures.wait(futures, timeout=timeout)
-        assert not not_done, "{} of {} futures still pending after {} s".format(len(not_done), len(futures), timeout)
+        assert not not_done, f"{len(not_done)} of {len(futures)} futures still pending after {timeout} s"
         results = [future.result(timeout=0) for future in futures]
         assert results == [expected(i) for i in ids]
 
@@ -110,7 +112,7 @@ def test_mixed_load_from_threads_and_loops(sizes, tally, threads, loops, bounded
             start.wait()
             for offset in range(0, len(ids), BATCH):
                 batch = ids[offset : offset + BATCH]
-                awaitables: List[Any] = []
+                awaitables: list[Any] = []
                 for i in batch:
                     if j == 0:
                         awaitable: Any = asyncio.to_thread(work, i)
@@ -138,9 +140,9 @@ def test_mixed_load_from_threads_and_loops(sizes, tally, threads, loops, bounded
         assert loop.leftover_tasks == 0
 
     for k, ids in enumerate(thread_ranges):
-        threads.start(submitter, ids, name="submitter-{}".format(k))
+        threads.start(submitter, ids, name=f"submitter-{k}")
     for j, ids in enumerate(loop_ranges):
-        threads.start(loop_thread, j, ids, name="loop-{}".format(j))
+        threads.start(loop_thread, j, ids, name=f"loop-{j}")
     threads.join(timeout * 3)
     tally.tasks(n)
 
@@ -150,8 +152,8 @@ def test_mixed_load_from_threads_and_loops(sizes, tally, threads, loops, bounded
     bounded.shutdown(pool, wait=True, timeout=timeout)
     # A worker runs a future's done-callbacks just after waking its waiters:
     # only once the workers are joined must every callback have fired.
-    assert sorted(callbacks) == sorted(expected_callbacks), "done-callbacks: {} fired, {} expected".format(
-        len(callbacks), len(expected_callbacks)
+    assert sorted(callbacks) == sorted(expected_callbacks), (
+        f"done-callbacks: {len(callbacks)} fired, {len(expected_callbacks)} expected"
     )
     after = pool.stats()
     assert after["completed"] >= counts["pool"], after
@@ -183,7 +185,7 @@ def test_map_from_many_threads_with_chunks_of_every_size(sizes, tally, threads, 
             assert list(pool.map(pow, values, [2] * size, timeout=timeout)) == [v * v for v in values]
 
     for k in range(SUBMITTERS):
-        threads.start(mapper, k, name="mapper-{}".format(k))
+        threads.start(mapper, k, name=f"mapper-{k}")
     threads.join(timeout * 2)
     tally.tasks(SUBMITTERS * 2 * (1 + 7 + 64 + 999 + n // 8))
     bounded.shutdown(pool, timeout=timeout)
@@ -250,6 +252,6 @@ def test_futures_consumed_while_the_collector_runs_finalizers(sizes, tally, run_
     rounds = sizes.gc_rounds
     result = run_python(GC_FINALIZERS, timeout=sizes.wait * 2, argv=[str(rounds)])
     tally.tasks(rounds * 20)
-    assert result.returncode == 0, "exit code {}\n{}".format(result.returncode, result.stderr[-3000:])
+    assert result.returncode == 0, f"exit code {result.returncode}\n{result.stderr[-3000:]}"
     assert result.stdout.splitlines() == ["lost callbacks: 0", "orphaned conditions: []"], result.stdout
     assert result.stderr == "", result.stderr[-3000:]

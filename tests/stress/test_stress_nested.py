@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from typing import List
 
 import stealpool
 
@@ -30,26 +29,26 @@ def test_parents_wait_on_children_submitted_from_workers(sizes, tally, threads, 
     # Blocked parents at once: roots * (1 + fanout + fanout**2 ...) below the leaves.
     blocked_at_most = roots * tree_size(TREE_DEPTH - 1, TREE_FANOUT)
     pool = stealpool.ThreadPoolExecutor(max_workers=blocked_at_most + 4, idle_timeout=None)
-    executed: List[str] = []
+    executed: list[str] = []
 
     def node(path: str, depth: int) -> int:
         executed.append(path)
         if depth == 0:
             return 1
-        children = [pool.submit(node, "{}.{}".format(path, c), depth - 1) for c in range(TREE_FANOUT)]
+        children = [pool.submit(node, f"{path}.{c}", depth - 1) for c in range(TREE_FANOUT)]
         return 1 + sum(child.result(timeout=timeout) for child in children)
 
     before = pool.stats()
     total = 0
     for round_ in range(sizes.nested_rounds):
         executed.clear()
-        results: List[int] = []
+        results: list[int] = []
 
         def root(r: int) -> None:
-            results.append(pool.submit(node, "r{}".format(r), TREE_DEPTH).result(timeout=timeout))
+            results.append(pool.submit(node, f"r{r}", TREE_DEPTH).result(timeout=timeout))
 
         for r in range(roots):
-            threads.start(root, r, name="root-{}".format(r))
+            threads.start(root, r, name=f"root-{r}")
         threads.join(timeout * 2)
         threads.threads.clear()
         assert results == [tree_size(TREE_DEPTH, TREE_FANOUT)] * roots
@@ -72,8 +71,8 @@ def test_fire_and_forget_trees(sizes, tally, wait_until, bounded):
     timeout = sizes.wait
     target = sizes.nested_fanout_tasks
     pool = stealpool.ThreadPoolExecutor(max_workers=4)
-    executed: List[int] = []
-    futures: List[concurrent.futures.Future] = []
+    executed: list[int] = []
+    futures: list[concurrent.futures.Future] = []
     ids = iter(range(1, 10**9))
     lock = threading.Lock()
 
@@ -92,7 +91,7 @@ def test_fire_and_forget_trees(sizes, tally, wait_until, bounded):
         return i
 
     spawn(1)
-    wait_until(lambda: len(executed) >= target, timeout, "the tree never grew to {} tasks".format(target))
+    wait_until(lambda: len(executed) >= target, timeout, f"the tree never grew to {target} tasks")
     with lock:
         every = list(futures)
     _, not_done = concurrent.futures.wait(every, timeout=timeout)

@@ -16,10 +16,9 @@ import sys
 import threading
 import time
 from concurrent.futures.thread import BrokenThreadPool
-from typing import Callable, List
+from typing import Callable
 
 import pytest
-
 import stealpool
 
 
@@ -49,7 +48,9 @@ def noop() -> None:
     return None
 
 
-def submit_until_refused(pool: stealpool.ThreadPoolExecutor, limit: int, accepted: List[concurrent.futures.Future]) -> None:
+def submit_until_refused(
+    pool: stealpool.ThreadPoolExecutor, limit: int, accepted: list[concurrent.futures.Future]
+) -> None:
     for _ in range(limit):
         try:
             accepted.append(pool.submit(noop))
@@ -58,15 +59,19 @@ def submit_until_refused(pool: stealpool.ThreadPoolExecutor, limit: int, accepte
 
 
 def race(
-    sizes, tally, make_pool: Callable[[], stealpool.ThreadPoolExecutor], per_round: int, during: Callable[[stealpool.ThreadPoolExecutor], None]
-) -> List[concurrent.futures.Future]:
+    sizes,
+    tally,
+    make_pool: Callable[[], stealpool.ThreadPoolExecutor],
+    per_round: int,
+    during: Callable[[stealpool.ThreadPoolExecutor], None],
+) -> list[concurrent.futures.Future]:
     """Rounds of two submitting threads racing ``during(pool)`` on the main
     thread, until ``race_tasks`` futures were accepted; returns them all."""
-    accepted: List[concurrent.futures.Future] = []
+    accepted: list[concurrent.futures.Future] = []
     while len(accepted) < sizes.race_tasks:
         pool = make_pool()
         assert isinstance(pool, stealpool.ThreadPoolExecutor)
-        batches: List[List[concurrent.futures.Future]] = [[], []]
+        batches: list[list[concurrent.futures.Future]] = [[], []]
         submitters = [threading.Thread(target=submit_until_refused, args=(pool, per_round, batch)) for batch in batches]
         for submitter in submitters:
             submitter.start()
@@ -81,7 +86,7 @@ def race(
     return accepted
 
 
-def unresolved(futures: List[concurrent.futures.Future], timeout: float) -> int:
+def unresolved(futures: list[concurrent.futures.Future], timeout: float) -> int:
     _, not_done = concurrent.futures.wait(futures, timeout=timeout)
     return len(not_done)
 
@@ -107,7 +112,9 @@ def test_shutdown_racing_submit(sizes, tally, preempt_everywhere):
         time.sleep(0)
         pool.shutdown(wait=True)
 
-    accepted = race(sizes, tally, lambda: stealpool.ThreadPoolExecutor(max_workers=2), per_round=200, during=shut_down_with_wait)
+    accepted = race(
+        sizes, tally, lambda: stealpool.ThreadPoolExecutor(max_workers=2), per_round=200, during=shut_down_with_wait
+    )
     # shutdown(wait=True) returns once every task it accepted has run, and
     # it returned before these futures were collected: each must be done
     # already, not merely soon.

@@ -15,10 +15,9 @@ import concurrent.futures
 import random
 import threading
 import time
-from typing import Any, Dict, List, Tuple
+from typing import Any
 
 import pytest
-
 import stealpool
 
 REFUSED = "cannot schedule new futures after shutdown"
@@ -29,7 +28,7 @@ def leaf(i: int) -> int:
     return -i
 
 
-def unsettled(futures: List[concurrent.futures.Future], timeout: float) -> List[concurrent.futures.Future]:
+def unsettled(futures: list[concurrent.futures.Future], timeout: float) -> list[concurrent.futures.Future]:
     """The futures still neither finished nor cancelled after ``timeout``.
 
     Not ``concurrent.futures.wait``: like the stdlib's, ``shutdown(cancel_futures=True)``
@@ -55,9 +54,9 @@ def test_shutdown_races_with_submissions(sizes, tally, threads, bounded, wait, c
     for round_ in range(sizes.shutdown_rounds):
         rng = random.Random(round_ * 4 + wait * 2 + cancel_futures)
         pool = stealpool.ThreadPoolExecutor(max_workers=rng.choice((1, 2, 4)), thread_name_prefix="race")
-        accepted: List[Tuple[Any, concurrent.futures.Future]] = []  # (expected result, future)
-        refusals: List[str] = []
-        accepted_after_refusal: List[Any] = []
+        accepted: list[tuple[Any, concurrent.futures.Future]] = []  # (expected result, future)
+        refusals: list[str] = []
+        accepted_after_refusal: list[Any] = []
         lock = threading.Lock()
         go = threading.Event()
         submitted = threading.Semaphore(0)
@@ -105,7 +104,7 @@ def test_shutdown_races_with_submissions(sizes, tally, threads, bounded, wait, c
                     return
 
         for k in range(SUBMITTERS):
-            threads.start(submitter, k, name="submitter-{}".format(k))
+            threads.start(submitter, k, name=f"submitter-{k}")
         go.set()
         # Shut down once some work went in: at a random point of the burst.
         for _ in range(rng.randint(1, 300)):
@@ -117,16 +116,16 @@ def test_shutdown_races_with_submissions(sizes, tally, threads, bounded, wait, c
             with lock:
                 snapshot = list(accepted)
             not_done = [future for _, future in snapshot if not future.done()]
-            assert not_done == [], "round {}: {} futures pending after shutdown(wait=True)".format(round_, len(not_done))
-        with pytest.raises(RuntimeError, match="^{}$".format(REFUSED)):
+            assert not_done == [], f"round {round_}: {len(not_done)} futures pending after shutdown(wait=True)"
+        with pytest.raises(RuntimeError, match=f"^{REFUSED}$"):
             pool.submit(leaf, 0)
         threads.join(timeout)
 
         with lock:
             every = list(accepted)
         not_done = unsettled([future for _, future in every], timeout)
-        assert not not_done, "round {}: {} of {} futures never finished".format(round_, len(not_done), len(every))
-        assert accepted_after_refusal == [], "accepted after a refusal: {}".format(accepted_after_refusal)
+        assert not not_done, f"round {round_}: {len(not_done)} of {len(every)} futures never finished"
+        assert accepted_after_refusal == [], f"accepted after a refusal: {accepted_after_refusal}"
         assert refusals and set(refusals) == {REFUSED}, set(refusals)
         cancelled = 0
         for result, future in every:
@@ -148,8 +147,8 @@ def test_shutdown_from_inside_a_worker_while_others_submit(sizes, tally, threads
     timeout = sizes.wait
     for round_ in range(sizes.shutdown_rounds):
         pool = stealpool.ThreadPoolExecutor(max_workers=3)
-        accepted: List[concurrent.futures.Future] = []
-        refusals: List[str] = []
+        accepted: list[concurrent.futures.Future] = []
+        refusals: list[str] = []
         go = threading.Event()
 
         def submitter() -> None:
@@ -162,7 +161,7 @@ def test_shutdown_from_inside_a_worker_while_others_submit(sizes, tally, threads
                     return
 
         for k in range(2):
-            threads.start(submitter, name="submitter-{}".format(k))
+            threads.start(submitter, name=f"submitter-{k}")
         go.set()
         closer = pool.submit(pool.shutdown, round_ % 2 == 0, cancel_futures=round_ % 3 == 0)
         assert closer.result(timeout=timeout) is None
@@ -182,16 +181,16 @@ def test_concurrent_shutdowns_of_every_kind(sizes, tally, threads, bounded):
         pool = stealpool.ThreadPoolExecutor(max_workers=2)
         futures = [pool.submit(time.sleep, 0.0002) for _ in range(200)]
         go = threading.Event()
-        returned: Dict[str, bool] = {}
+        returned: dict[str, bool] = {}
 
         def close(wait: bool, cancel: bool) -> None:
             assert go.wait(timeout)
             pool.shutdown(wait=wait, cancel_futures=cancel)
-            returned["{}-{}".format(wait, cancel)] = True
+            returned[f"{wait}-{cancel}"] = True
 
         for wait in (True, False):
             for cancel in (True, False):
-                threads.start(close, wait, cancel, name="close-{}-{}".format(wait, cancel))
+                threads.start(close, wait, cancel, name=f"close-{wait}-{cancel}")
         go.set()
         threads.join(timeout)
         assert len(returned) == 4

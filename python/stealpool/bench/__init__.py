@@ -1,4 +1,4 @@
-"""The benchmark harness: ``python -m stealpool.bench [--quick|--full] [--only ...] [--json] [--plot FILE.png]``.
+"""The benchmark harness: ``python -m stealpool.bench [--quick|--full] [--only ...] [--json|--wide] [--plot FILE.png]``.
 
 In one process, each workload runs stealpool and its peers alternately
 (A B A B … after a warm-up round) and reports each peer's median and its
@@ -19,17 +19,17 @@ ratio to the stdlib (> 1: faster than the stdlib). Workloads, by --only name:
                 stock, driven on 127.0.0.1: requests/s, p50 and p99 latency
 
 Async workloads run on the stock loop and on uvloop where it imports. Peers
-are described in ``stealpool.bench.peers``, sizes in ``stealpool.bench.sizes``,
+are described in ``stealpool.bench.peers``, sizes in ``stealpool.bench.context``,
 the --json shape in ``stealpool.bench.report``.
 """
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    # Imported on call: the memory probe and process-limit children import
+def main(argv: Sequence[str] | None = None) -> int:
+    # Imported on call: the memory probe and web server children import
     # this package and should not pay for the whole harness.
     from .cli import main as cli_main
 

@@ -1,23 +1,35 @@
 """Workloads that await no-ops from a coroutine: per-call overhead of each peer.
 
-roundtrip  one call at a time, N times: latency of a single hop and back.
-burst      N calls gathered at once: throughput when calls pile up.
-floor      N plain futures resolved by the loop alone, no threads: the best
-           any executor bridge could do, against which stealpool's burst is put.
+roundtrip        one call at a time, N times: latency of a single hop and back.
+burst            N calls gathered at once: throughput when calls pile up.
+floor            N plain futures resolved by the loop alone, no threads: the best
+                 any executor bridge could do, against which stealpool's burst is put.
+anyio_roundtrip  ``anyio.to_thread.run_sync(noop)`` one call at a time (as roundtrip),
+anyio_burst      and N such calls gathered at once (as burst); anyio's default limiter
+                 (40 tokens per loop) applies to both peers, as in applications.
+
+In the anyio rows both peers make the identical call and only
+``stealpool.install()`` on the loop differs, so the ratio is what an anyio
+application (Starlette's ``run_in_threadpool``, FastAPI's ``def`` endpoints)
+gains from install().
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Callable, Dict, List
+import functools
+from typing import Callable
+
+import stealpool
 
 from .context import BenchContext
 from .loops import Body, Caller, LoopHost, LoopKind, available_loop_kinds
-from .peers import AsyncPeer, stdlib_run_in_executor, available_async_peers, noop
-from .results import STEALPOOL, Row, make_row
-from .stats import LOWER_IS_BETTER
+from .peers import AsyncPeer, available_async_peers, noop, stdlib_run_in_executor
+from .results import LOWER_IS_BETTER, STEALPOOL, Row, make_row
 
 LOOP_ALONE = "loop alone"
+STOCK_ANYIO = "anyio"
+ANYIO_NOTE = "anyio.to_thread.run_sync(noop); stealpool = after install(); ratio against stock anyio"
 
 
 async def roundtrip_body(call: Caller, calls: int) -> None:
@@ -38,33 +50,33 @@ async def floor_body(call: Caller, futures_count: int) -> None:
     await asyncio.gather(*futures)
 
 
-def _loop_kinds(ctx: BenchContext) -> List[LoopKind]:
+def _loop_kinds(ctx: BenchContext) -> list[LoopKind]:
     kinds, notes = available_loop_kinds()
     for note in notes:
         ctx.note(note)
     return kinds
 
 
-def _async_peers(ctx: BenchContext) -> List[AsyncPeer]:
+def _async_peers(ctx: BenchContext) -> list[AsyncPeer]:
     peers, notes = available_async_peers()
     for note in notes:
         ctx.note(note)
     return peers
 
 
-def _per_call_us(samples: Dict[str, List[float]], calls: int) -> Dict[str, List[float]]:
+def _per_call_us(samples: dict[str, list[float]], calls: int) -> dict[str, list[float]]:
     return {name: [seconds / calls * 1e6 for seconds in values] for name, values in samples.items()}
 
 
 def _alternate_on_hosts(
-    ctx: BenchContext, label: str, kind: LoopKind, bodies: Dict[str, Body], peers: Dict[str, AsyncPeer], size: int
-) -> Dict[str, List[float]]:
-    hosts: Dict[str, LoopHost] = {}
+    ctx: BenchContext, label: str, kind: LoopKind, bodies: dict[str, Body], peers: dict[str, AsyncPeer], size: int
+) -> dict[str, list[float]]:
+    hosts: dict[str, LoopHost] = {}
     try:
         for name, peer in peers.items():
             hosts[name] = LoopHost(kind, peer.prepare, name)
-        contenders: Dict[str, Callable[[], float]] = {
-            name: (lambda host=host, body=bodies[name]: host.time(body, size)) for name, host in hosts.items()
+        contenders: dict[str, Callable[[], float]] = {
+            name: functools.partial(host.time, bodies[name], size) for name, host in hosts.items()
         }
         return ctx.alternate(label, contenders)
     finally:
@@ -72,11 +84,11 @@ def _alternate_on_hosts(
             host.close()
 
 
-def _every_peer_runs(workload: str, body: Body, size: int, unit: str, ctx: BenchContext) -> List[Row]:
+def _every_peer_runs(workload: str, body: Body, size: int, unit: str, ctx: BenchContext) -> list[Row]:
     peers = {peer.name: peer for peer in _async_peers(ctx)}
     rows = []
     for kind in _loop_kinds(ctx):
-        label = "{} [{}]".format(workload, kind.name)
+        label = f"{workload} [{kind.name}]"
         samples = _alternate_on_hosts(ctx, label, kind, {name: body for name in peers}, peers, size)
         rows.append(
             make_row(workload, kind.name, unit, LOWER_IS_BETTER, _per_call_us(samples, size), params={"calls": size})
@@ -84,31 +96,85 @@ def _every_peer_runs(workload: str, body: Body, size: int, unit: str, ctx: Bench
     return rows
 
 
-def run_roundtrip(ctx: BenchContext) -> List[Row]:
+def run_roundtrip(ctx: BenchContext) -> list[Row]:
     return _every_peer_runs("roundtrip", roundtrip_body, ctx.sizes.roundtrip_calls, "us/call", ctx)
 
 
-def run_burst(ctx: BenchContext) -> List[Row]:
+def run_burst(ctx: BenchContext) -> list[Row]:
     return _every_peer_runs("burst", burst_body, ctx.sizes.burst_calls, "us/call", ctx)
 
 
-def run_floor(ctx: BenchContext) -> List[Row]:
+def run_floor(ctx: BenchContext) -> list[Row]:
     size = ctx.sizes.burst_calls
     stealpool_peer = next(peer for peer in _async_peers(ctx) if peer.name == STEALPOOL)
     # A plain loop; its caller goes unused, since floor_body sends nothing to a thread.
     peers = {STEALPOOL: stealpool_peer, LOOP_ALONE: AsyncPeer(LOOP_ALONE, stdlib_run_in_executor)}
-    bodies: Dict[str, Body] = {STEALPOOL: burst_body, LOOP_ALONE: floor_body}
+    bodies: dict[str, Body] = {STEALPOOL: burst_body, LOOP_ALONE: floor_body}
     rows = []
     for kind in _loop_kinds(ctx):
-        label = "floor [{}]".format(kind.name)
+        label = f"floor [{kind.name}]"
         samples = _alternate_on_hosts(ctx, label, kind, bodies, peers, size)
         row = make_row(
-            "floor", kind.name, "us/call", LOWER_IS_BETTER, _per_call_us(samples, size),
-            baseline=None, references=[LOOP_ALONE], params={"calls": size},
+            "floor",
+            kind.name,
+            "us/call",
+            LOWER_IS_BETTER,
+            _per_call_us(samples, size),
+            baseline=None,
+            references=[LOOP_ALONE],
+            params={"calls": size},
         )
         # floor time / stealpool time: the share of the loop's own completion rate stealpool reaches.
         fraction = row.medians[LOOP_ALONE] / row.medians[STEALPOOL]
         row.params["stealpool_fraction_of_floor"] = fraction
-        row.note = "stealpool burst runs at {:.2f} of the loop-alone rate".format(fraction)
+        row.note = f"stealpool burst runs at {fraction:.2f} of the loop-alone rate"
         rows.append(row)
     return rows
+
+
+def _anyio_peers(ctx: BenchContext) -> dict[str, AsyncPeer]:
+    try:
+        import anyio.to_thread
+    except ImportError as exc:
+        ctx.note(f"anyio not importable ({exc}): anyio rows skipped")
+        return {}
+
+    def installed(loop: asyncio.AbstractEventLoop) -> Caller:
+        stealpool.install(loop)
+        return anyio.to_thread.run_sync
+
+    return {
+        STEALPOOL: AsyncPeer(STEALPOOL, installed),
+        STOCK_ANYIO: AsyncPeer(STOCK_ANYIO, lambda loop: anyio.to_thread.run_sync),
+    }
+
+
+def _stock_against_installed(workload: str, body: Body, size: int, ctx: BenchContext) -> list[Row]:
+    peers = _anyio_peers(ctx)
+    if not peers:
+        return []
+    rows = []
+    for kind in _loop_kinds(ctx):
+        label = f"{workload} [{kind.name}]"
+        samples = _alternate_on_hosts(ctx, label, kind, {name: body for name in peers}, peers, size)
+        rows.append(
+            make_row(
+                workload,
+                kind.name,
+                "us/call",
+                LOWER_IS_BETTER,
+                _per_call_us(samples, size),
+                baseline=STOCK_ANYIO,
+                params={"calls": size},
+                note=ANYIO_NOTE,
+            )
+        )
+    return rows
+
+
+def run_anyio_roundtrip(ctx: BenchContext) -> list[Row]:
+    return _stock_against_installed("anyio_roundtrip", roundtrip_body, ctx.sizes.roundtrip_calls, ctx)
+
+
+def run_anyio_burst(ctx: BenchContext) -> list[Row]:
+    return _stock_against_installed("anyio_burst", burst_body, ctx.sizes.burst_calls, ctx)

@@ -6,23 +6,49 @@ import argparse
 import faulthandler
 import os
 import sys
-from typing import Any, Dict, List, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, Callable
 
-from .context import BenchContext, BenchHang
-from .machine import describe_machine
+from .async_workloads import run_anyio_burst, run_anyio_roundtrip, run_burst, run_floor, run_roundtrip
+from .backpressure import run_backpressure
+from .context import DEFAULT, FULL, QUICK, BenchContext, BenchHang, Progress, Sizes
+from .hashing import run_grain, run_sha256
+from .memory import run_memory
+from .nested_fib import run_nested_fib
 from .plot import PlotUnavailable, draw, require_matplotlib
-from .progress import Progress
-from .registry import WORKLOADS
-from .report import build_report, render_json, render_table
-from .sizes import DEFAULT, FULL, QUICK, Sizes
+from .pool_workloads import run_gil_stall, run_map, run_sleep_fanout, run_submit
+from .report import build_report, describe_machine, render_json, render_table
+from .results import Row
+from .web import run_web
 
 WARMUP_ROUNDS = 1
+
+# Workloads by their --only name, in the order a full run reports them.
+Workload = Callable[[BenchContext], list[Row]]
+
+WORKLOADS: dict[str, Workload] = {
+    "roundtrip": run_roundtrip,
+    "burst": run_burst,
+    "anyio_roundtrip": run_anyio_roundtrip,
+    "anyio_burst": run_anyio_burst,
+    "submit": run_submit,
+    "map": run_map,
+    "sha256": run_sha256,
+    "grain": run_grain,
+    "sleep_fanout": run_sleep_fanout,
+    "gil_stall": run_gil_stall,
+    "memory": run_memory,
+    "floor": run_floor,
+    "web": run_web,
+    "nested_fib": run_nested_fib,
+    "backpressure": run_backpressure,
+}
 
 
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1, got {}".format(value))
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
 
 
@@ -37,19 +63,30 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--quick", action="store_true", help="a tiny smoke run of a few seconds; numbers mean little")
     size.add_argument("--full", action="store_true", help="the full workload sizes (several minutes)")
     parser.add_argument(
-        "--only", action="append", metavar="NAME[,NAME]",
+        "--only",
+        action="append",
+        metavar="NAME[,NAME]",
         help="run only these workloads: " + ", ".join(WORKLOADS),
     )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of the table (shape: stealpool.bench.report)")
-    parser.add_argument("--plot", metavar="FILE.png", help="also draw ratios and sha256 scaling into FILE.png (needs matplotlib)")
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON instead of the table (shape: stealpool.bench.report)"
+    )
+    parser.add_argument(
+        "--wide",
+        action="store_true",
+        help="the full table: every peer's column and each row's note (about 250 columns)",
+    )
+    parser.add_argument(
+        "--plot", metavar="FILE.png", help="also draw ratios and sha256 scaling into FILE.png (needs matplotlib)"
+    )
     return parser
 
 
-def selected_workloads(only: Optional[Sequence[str]]) -> List[str]:
+def selected_workloads(only: Sequence[str] | None) -> list[str]:
     """The --only names in the order given, duplicates dropped; every workload if none."""
     if not only:
         return list(WORKLOADS)
-    names: List[str] = []
+    names: list[str] = []
     for chunk in only:
         for name in chunk.split(","):
             name = name.strip()
@@ -64,7 +101,7 @@ def selected_workloads(only: Optional[Sequence[str]]) -> List[str]:
     return names
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -77,7 +114,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def run_workloads(names: Sequence[str], sizes: Sizes, rounds: int, progress: Progress) -> Dict[str, Any]:
+def run_workloads(names: Sequence[str], sizes: Sizes, rounds: int, progress: Progress) -> dict[str, Any]:
     # Described before running: the date is the start, and the load is other processes', not ours.
     machine = describe_machine()
     ctx = BenchContext(sizes=sizes, rounds=rounds, warmup=WARMUP_ROUNDS, progress=progress)
@@ -88,26 +125,26 @@ def run_workloads(names: Sequence[str], sizes: Sizes, rounds: int, progress: Pro
     return build_report(rows, machine, settings, ctx.notes)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.plot:
         try:
             require_matplotlib()
         except PlotUnavailable as exc:
-            print("stealpool.bench: {}".format(exc), file=sys.stderr)
+            print(f"stealpool.bench: {exc}", file=sys.stderr)
             return 2
     progress = Progress()
     try:
         report = run_workloads(args.workloads, args.sizes, args.rounds, progress)
     except BenchHang as exc:
         # A stuck pool keeps its threads: show where everyone is, then leave without joining them.
-        print("stealpool.bench: HANG: {}".format(exc), file=sys.stderr)
+        print(f"stealpool.bench: HANG: {exc}", file=sys.stderr)
         faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
         sys.stderr.flush()
         os._exit(3)
-    print(render_json(report) if args.json else render_table(report))
+    print(render_json(report) if args.json else render_table(report, wide=args.wide))
     if args.plot:
         draw(report, args.plot)
-        progress.note("plot written to {}".format(args.plot))
-    progress.note("finished in {:.1f}s".format(progress.elapsed()))
+        progress.note(f"plot written to {os.path.abspath(args.plot)}")
+    progress.note(f"finished in {progress.elapsed():.1f}s")
     return 0

@@ -15,7 +15,8 @@ import concurrent.futures
 import gc
 import threading
 import time
-from typing import Any, Awaitable, Callable, List, NamedTuple, Optional, Tuple
+from collections.abc import Awaitable
+from typing import Any, Callable, NamedTuple, Optional
 
 from .context import SAMPLE_TIMEOUT_S, BenchHang
 
@@ -23,6 +24,9 @@ from .context import SAMPLE_TIMEOUT_S, BenchHang
 Caller = Callable[[Callable[[], Any]], Awaitable[Any]]
 # One sample's work given the peer's caller and a size.
 Body = Callable[[Caller, int], Awaitable[None]]
+# What a loop's thread is asked to run (None: stop), and where the answer goes.
+Job = Callable[[Caller], Awaitable[float]]
+Request = tuple[Optional[Job], "concurrent.futures.Future[float]"]
 
 
 class LoopKind(NamedTuple):
@@ -30,14 +34,14 @@ class LoopKind(NamedTuple):
     new_loop: Callable[[], asyncio.AbstractEventLoop]
 
 
-def available_loop_kinds() -> Tuple[List[LoopKind], List[str]]:
+def available_loop_kinds() -> tuple[list[LoopKind], list[str]]:
     """The stock loop, and uvloop where it imports; plus notes on what is missing."""
     kinds = [LoopKind("asyncio", asyncio.new_event_loop)]
-    notes: List[str] = []
+    notes: list[str] = []
     try:
         import uvloop
     except ImportError as exc:
-        notes.append("uvloop not importable ({}): async workloads run on the stock loop only".format(exc))
+        notes.append(f"uvloop not importable ({exc}): async workloads run on the stock loop only")
     else:
         kinds.append(LoopKind("uvloop", uvloop.new_event_loop))
     return kinds, notes
@@ -48,18 +52,20 @@ class LoopHost:
 
     def __init__(self, kind: LoopKind, prepare: Callable[[asyncio.AbstractEventLoop], Caller], name: str) -> None:
         self.name = name
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._inbox: Optional[asyncio.Queue] = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._inbox: asyncio.Queue[Request] | None = None
         self._ready = threading.Event()
-        self._startup_error: Optional[BaseException] = None
+        # The peer's setup error, appended by the loop's thread while __init__ waits (a list: an
+        # Optional set from another thread reads as always None to a type checker's narrowing).
+        self._startup_errors: list[BaseException] = []
         self._thread = threading.Thread(
-            target=self._run_loop, args=(kind, prepare), name="bench-{}-{}".format(name, kind.name), daemon=True
+            target=self._run_loop, args=(kind, prepare), name=f"bench-{name}-{kind.name}", daemon=True
         )
         self._thread.start()
         self._ready.wait()
-        if self._startup_error is not None:
+        if self._startup_errors:
             self._thread.join()
-            raise self._startup_error
+            raise self._startup_errors[0]
 
     def time(self, body: Body, size: int) -> float:
         """Seconds one ``body(call, size)`` takes on this loop (loop overhead excluded)."""
@@ -79,16 +85,16 @@ class LoopHost:
             self._request(None)
         self._thread.join(SAMPLE_TIMEOUT_S)
         if self._thread.is_alive():
-            raise BenchHang("{}: the loop did not shut down within {:.0f}s".format(self.name, SAMPLE_TIMEOUT_S))
+            raise BenchHang(f"{self.name}: the loop did not shut down within {SAMPLE_TIMEOUT_S:.0f}s")
 
-    def _request(self, job: Optional[Callable[[Caller], Awaitable[float]]]) -> float:
+    def _request(self, job: Job | None) -> float:
         assert self._loop is not None and self._inbox is not None
-        reply: concurrent.futures.Future = concurrent.futures.Future()
+        reply: concurrent.futures.Future[float] = concurrent.futures.Future()
         self._loop.call_soon_threadsafe(self._inbox.put_nowait, (job, reply))
         try:
             return reply.result(timeout=SAMPLE_TIMEOUT_S)
         except concurrent.futures.TimeoutError:
-            raise BenchHang("{}: a sample did not finish within {:.0f}s".format(self.name, SAMPLE_TIMEOUT_S)) from None
+            raise BenchHang(f"{self.name}: a sample did not finish within {SAMPLE_TIMEOUT_S:.0f}s") from None
 
     def _run_loop(self, kind: LoopKind, prepare: Callable[[asyncio.AbstractEventLoop], Caller]) -> None:
         loop = kind.new_loop()
@@ -107,9 +113,9 @@ class LoopHost:
         try:
             loop = asyncio.get_running_loop()
             call = prepare(loop)
-            inbox: asyncio.Queue = asyncio.Queue()
+            inbox: asyncio.Queue[Request] = asyncio.Queue()
         except BaseException as exc:
-            self._startup_error = exc
+            self._startup_errors.append(exc)
             self._ready.set()
             return
         self._loop, self._inbox = loop, inbox

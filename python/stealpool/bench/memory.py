@@ -1,41 +1,120 @@
 """memory: RSS growth per task queued behind a blocked pool, stdlib against stealpool.
 
-Each sample is a fresh child process (see memory_probe); the peers still
-alternate, round by round, like every other workload. No warm-up round:
-a fresh process has nothing to warm.
+Each sample is a fresh child process, ``python -m stealpool.bench.memory
+PEER TASKS WORKERS``, which prints one JSON object: freed memory is kept
+for reuse, so a pool measured after another in one process would look
+leaner than it is. The peers still alternate, round by round, like every
+other workload. No warm-up round: a fresh process has nothing to warm.
 """
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 import subprocess
 import sys
-from typing import Callable, Dict, List
+import threading
+from typing import Callable
 
 from .context import SAMPLE_TIMEOUT_S, BenchContext, BenchHang
-from .peers import SYNC_POOLS
-from .results import Row, make_row
-from .stats import LOWER_IS_BETTER
+from .peers import SYNC_POOLS, noop
+from .results import LOWER_IS_BETTER, Row, make_row
 
 MEMORY_WORKERS = 4
 # RSS growth barely varies between runs, and each sample is a whole process.
 MAX_MEMORY_ROUNDS = 3
 
+PROBE_STARTUP_TIMEOUT_S = 60.0
 
-def probe(peer: str, tasks: int, workers: int) -> Dict[str, object]:
-    command = [sys.executable, "-m", "stealpool.bench.memory_probe", peer, str(tasks), str(workers)]
+
+# The child process's side: measure() and main().
+
+
+def rss_bytes() -> int | None:
+    """Resident set size now (Linux), else the peak so far; None where neither is known."""
+    try:
+        with open("/proc/self/statm") as statm:
+            resident_pages = int(statm.read().split()[1])
+        return resident_pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return peak_rss_bytes()
+
+
+def peak_rss_bytes() -> int | None:
+    """The process's peak resident set size so far; None where it is not known."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # ru_maxrss is in KiB on Linux and the BSDs, in bytes on macOS.
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def queued_tasks(pool: object) -> int | None:
+    """How many tasks wait in the queue, to check the pool really was blocked."""
+    stats = getattr(pool, "stats", None)
+    if callable(stats):
+        return int(stats()["queued"])
+    work_queue = getattr(pool, "_work_queue", None)
+    return work_queue.qsize() if work_queue is not None else None
+
+
+def measure(peer: str, tasks: int, workers: int) -> dict[str, object]:
+    pool = SYNC_POOLS[peer](max_workers=workers)
+    release = threading.Event()
+    started = threading.Semaphore(0)
+
+    def blocker() -> None:
+        started.release()
+        release.wait()
+
+    blockers = [pool.submit(blocker) for _ in range(workers)]
+    for _ in range(workers):
+        if not started.acquire(timeout=PROBE_STARTUP_TIMEOUT_S):
+            raise RuntimeError(f"{peer}: not all {workers} workers started within {PROBE_STARTUP_TIMEOUT_S:.0f}s")
+    gc.collect()
+    before = rss_bytes()
+    # Keeping the futures is part of the cost: a caller holds them to get results.
+    futures: list[object] = [pool.submit(noop) for _ in range(tasks)]
+    after = rss_bytes()
+    queued = queued_tasks(pool)
+    # Cancel rather than run the queue: only the memory was of interest.
+    pool.shutdown(wait=False, cancel_futures=True)
+    release.set()
+    pool.shutdown(wait=True)
+    del futures, blockers
+    growth = None if before is None or after is None else after - before
+    return {
+        "peer": peer,
+        "tasks": tasks,
+        "workers": workers,
+        "rss_before": before,
+        "rss_after": after,
+        "queued": queued,
+        "bytes_per_task": None if growth is None else growth / tasks,
+    }
+
+
+# The benchmark's side: one child per sample.
+
+
+def probe(peer: str, tasks: int, workers: int) -> dict[str, object]:
+    command = [sys.executable, "-m", "stealpool.bench.memory", peer, str(tasks), str(workers)]
     try:
         finished = subprocess.run(command, capture_output=True, text=True, timeout=SAMPLE_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        raise BenchHang("memory probe for {} did not finish within {:.0f}s".format(peer, SAMPLE_TIMEOUT_S)) from None
+        raise BenchHang(f"memory probe for {peer} did not finish within {SAMPLE_TIMEOUT_S:.0f}s") from None
     if finished.returncode != 0:
-        raise RuntimeError("memory probe for {} failed (exit {}):\n{}".format(peer, finished.returncode, finished.stderr))
-    return json.loads(finished.stdout.strip().splitlines()[-1])
+        raise RuntimeError(f"memory probe for {peer} failed (exit {finished.returncode}):\n{finished.stderr}")
+    result: dict[str, object] = json.loads(finished.stdout.strip().splitlines()[-1])
+    return result
 
 
-def run_memory(ctx: BenchContext) -> List[Row]:
+def run_memory(ctx: BenchContext) -> list[Row]:
     tasks = ctx.sizes.memory_tasks
-    results: Dict[str, List[Dict[str, object]]] = {name: [] for name in SYNC_POOLS}
+    results: dict[str, list[dict[str, object]]] = {name: [] for name in SYNC_POOLS}
 
     def contender(name: str) -> Callable[[], float]:
         def sample() -> float:
@@ -54,12 +133,27 @@ def run_memory(ctx: BenchContext) -> List[Row]:
         ctx.note("memory: RSS is not measurable on this platform; skipped")
         return []
     queued = {name: [r["queued"] for r in runs] for name, runs in results.items()}
-    note = "{} no-ops behind {} blocked workers".format(tasks, MEMORY_WORKERS)
+    note = f"{tasks} no-ops behind {MEMORY_WORKERS} blocked workers"
     if any(count != tasks for counts in queued.values() for count in counts if count is not None):
-        note += "; WARNING: queued counts {} differ from {}".format(queued, tasks)
+        note += f"; WARNING: queued counts {queued} differ from {tasks}"
     return [
         make_row(
-            "memory", "{}k queued".format(tasks // 1000), "B/task", LOWER_IS_BETTER, samples,
-            params={"tasks": tasks, "workers": MEMORY_WORKERS, "queued": queued}, note=note,
+            "memory",
+            f"{tasks // 1000}k queued",
+            "B/task",
+            LOWER_IS_BETTER,
+            samples,
+            params={"tasks": tasks, "workers": MEMORY_WORKERS, "queued": queued},
+            note=note,
         )
     ]
+
+
+def main(argv: list[str]) -> int:
+    peer, tasks, workers = argv[0], int(argv[1]), int(argv[2])
+    print(json.dumps(measure(peer, tasks, workers)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

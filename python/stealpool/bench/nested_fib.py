@@ -13,27 +13,25 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from typing import List
 
 from .context import BenchContext
-from .results import STEALPOOL, Row, make_row
-from .stats import LOWER_IS_BETTER
+from .results import LOWER_IS_BETTER, STEALPOOL, Row, make_row
 
 FIB_N = 20
 WORKERS = 2
 STDLIB_PROBE_N = 12
 STDLIB_PROBE_TIMEOUT_S = 5.0
 
-STDLIB_PROBE = """
+STDLIB_PROBE = f"""
 import concurrent.futures
-pool = concurrent.futures.ThreadPoolExecutor(max_workers={workers})
+pool = concurrent.futures.ThreadPoolExecutor(max_workers={WORKERS})
 def fib(n):
     if n < 2:
         return n
     a, b = pool.submit(fib, n - 1), pool.submit(fib, n - 2)
     return a.result() + b.result()
-print(pool.submit(fib, {n}).result())
-""".format(workers=WORKERS, n=STDLIB_PROBE_N)
+print(pool.submit(fib, {STDLIB_PROBE_N}).result())
+"""
 
 
 def stdlib_deadlocks() -> bool:
@@ -45,7 +43,7 @@ def stdlib_deadlocks() -> bool:
     return False
 
 
-def run_nested_fib(ctx: BenchContext) -> List[Row]:
+def run_nested_fib(ctx: BenchContext) -> list[Row]:
     from stealpool import ThreadPoolExecutor
 
     def fib_seconds() -> float:
@@ -63,12 +61,16 @@ def run_nested_fib(ctx: BenchContext) -> List[Row]:
 
     samples = ctx.alternate("nested_fib", {STEALPOOL: fib_seconds})
     stdlib = "deadlocks" if stdlib_deadlocks() else "completed"
-    note = "stdlib: {} (fib({}) probed in a child process, {:.0f}s timeout)".format(
-        stdlib, STDLIB_PROBE_N, STDLIB_PROBE_TIMEOUT_S
-    )
+    note = f"stdlib: {stdlib} (fib({STDLIB_PROBE_N}) probed in a child process, {STDLIB_PROBE_TIMEOUT_S:.0f}s timeout)"
     return [
         make_row(
-            "nested_fib", "fib({}), {} workers".format(FIB_N, WORKERS), "s", LOWER_IS_BETTER, samples,
-            baseline=None, params={"n": FIB_N, "workers": WORKERS, "stdlib": stdlib}, note=note,
+            "nested_fib",
+            f"fib({FIB_N}), {WORKERS} workers",
+            "s",
+            LOWER_IS_BETTER,
+            samples,
+            baseline=None,
+            params={"n": FIB_N, "workers": WORKERS, "stdlib": stdlib},
+            note=note,
         )
     ]

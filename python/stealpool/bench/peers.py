@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
-from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
+from typing import Callable, NamedTuple
 
 import stealpool
 
@@ -60,25 +60,25 @@ def _installed_asyncio_to_thread(loop: asyncio.AbstractEventLoop) -> Caller:
     return asyncio.to_thread
 
 
-def _anyio_peer() -> Tuple[Optional[AsyncPeer], str]:
+def _anyio_peer() -> tuple[AsyncPeer | None, str]:
     try:
         import anyio.to_thread
     except ImportError as exc:
-        return None, "anyio not importable ({}): skipped".format(exc)
+        return None, f"anyio not importable ({exc}): skipped"
     return AsyncPeer("anyio", lambda loop: anyio.to_thread.run_sync), ""
 
 
-def _hypertile_peer() -> Tuple[Optional[AsyncPeer], str]:
+def _hypertile_peer() -> tuple[AsyncPeer | None, str]:
     try:
         import hypertile
     except Exception as exc:  # an ImportError, or a broken install failing some other way
-        return None, "hypertile not importable ({}): skipped".format(exc)
+        return None, f"hypertile not importable ({exc}): skipped"
     if not callable(getattr(hypertile, "to_thread", None)):
         return None, "hypertile imports but has no to_thread(): skipped"
     return AsyncPeer("hypertile", lambda loop: hypertile.to_thread), ""
 
 
-def available_async_peers() -> Tuple[List[AsyncPeer], List[str]]:
+def available_async_peers() -> tuple[list[AsyncPeer], list[str]]:
     """Every async peer that imports, in ASYNC_PEER_ORDER; notes on the rest."""
     peers = [
         AsyncPeer(STEALPOOL, _installed_run_in_executor),
@@ -87,7 +87,7 @@ def available_async_peers() -> Tuple[List[AsyncPeer], List[str]]:
         AsyncPeer("to_thread+install", _installed_asyncio_to_thread),
         AsyncPeer("asyncio.to_thread", _plain_asyncio_to_thread),
     ]
-    notes: List[str] = []
+    notes: list[str] = []
     for find in (_anyio_peer, _hypertile_peer):
         peer, note = find()
         if peer is not None:
@@ -99,7 +99,7 @@ def available_async_peers() -> Tuple[List[AsyncPeer], List[str]]:
 
 # Sync rows: a pool class per peer, built with the same arguments.
 PoolFactory = Callable[..., concurrent.futures.ThreadPoolExecutor]
-SYNC_POOLS: Dict[str, PoolFactory] = {
+SYNC_POOLS: dict[str, PoolFactory] = {
     STEALPOOL: stealpool.ThreadPoolExecutor,
     STDLIB: concurrent.futures.ThreadPoolExecutor,
 }

@@ -7,7 +7,8 @@ benchmark runs, so a missing package costs nothing but an error message.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+import math
+from typing import Any
 
 from .results import STDLIB, STEALPOOL
 
@@ -21,13 +22,13 @@ def require_matplotlib() -> None:
         import matplotlib  # noqa: F401
     except ImportError as exc:
         raise PlotUnavailable(
-            "--plot needs matplotlib, which does not import here ({}): pip install matplotlib".format(exc)
+            f"--plot needs matplotlib, which does not import here ({exc}): pip install matplotlib"
         ) from None
 
 
-def ratio_series(report: Dict[str, Any]) -> Dict[str, Dict[str, float]]:
+def ratio_series(report: dict[str, Any]) -> dict[str, dict[str, float]]:
     """peer -> {row label: ratio to stdlib}, rows without ratios left out."""
-    series: Dict[str, Dict[str, float]] = {}
+    series: dict[str, dict[str, float]] = {}
     for row in report["rows"]:
         for peer, ratio in row["ratios"].items():
             if ratio is not None:
@@ -35,23 +36,42 @@ def ratio_series(report: Dict[str, Any]) -> Dict[str, Dict[str, float]]:
     return series
 
 
-def scaling_series(report: Dict[str, Any]) -> Dict[str, List[List[float]]]:
+def scaling_series(report: dict[str, Any]) -> dict[str, list[list[float]]]:
     """peer -> [[workers, speedup], ...] from the sha256 rows, by worker count."""
-    series: Dict[str, List[List[float]]] = {}
-    rows = sorted((row for row in report["rows"] if row["workload"] == "sha256"), key=lambda row: row["params"]["workers"])
+    series: dict[str, list[list[float]]] = {}
+    rows = sorted(
+        (row for row in report["rows"] if row["workload"] == "sha256"), key=lambda row: row["params"]["workers"]
+    )
     for row in rows:
         for peer, speedup in row["medians"].items():
             series.setdefault(peer, []).append([row["params"]["workers"], speedup])
     return series
 
 
-def draw(report: Dict[str, Any], path: str) -> None:
+def ratio_ticks(low: float, high: float) -> list[float]:
+    """1-2-5 steps (0.5x, 1x, 2x, 5x, 10x ...) from below ``low`` to above ``high``, 1x always in.
+
+    At least twice apart, so on a log axis their labels never run into each other.
+    """
+    low, high = min(low, 1.0), max(high, 1.0)
+    ticks: list[float] = []
+    decade = 10.0 ** math.floor(math.log10(low))
+    while not ticks or ticks[-1] < high:
+        for step in (1.0, 2.0, 5.0):
+            tick = round(decade * step, 12)
+            if tick * 2.5 > low and (not ticks or ticks[-1] < high):
+                ticks.append(tick)
+        decade *= 10
+    return ticks
+
+
+def draw(report: dict[str, Any], path: str) -> None:
     require_matplotlib()
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display needed, none opened
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
     ratios = ratio_series(report)
     scaling = scaling_series(report)
@@ -63,19 +83,24 @@ def draw(report: Dict[str, Any], path: str) -> None:
     for index, peer in enumerate(peers):
         values = ratios.get(peer, {})
         positions = [position + index * bar_height for position, label in enumerate(labels) if label in values]
-        ratio_axes.barh(positions, [values[label] for label in labels if label in values], height=bar_height, label=peer)
+        # Bars grow from 1x, so a peer slower than the baseline points left of the line.
+        widths = [values[label] - 1.0 for label in labels if label in values]
+        ratio_axes.barh(positions, widths, left=1.0, height=bar_height, label=peer)
     ratio_axes.axvline(1.0, color="black", linewidth=1)
     ratio_axes.set_yticks([position + 0.4 - bar_height / 2 for position in range(len(labels))])
     ratio_axes.set_yticklabels(labels)
     ratio_axes.invert_yaxis()
     ratio_axes.set_xscale("log")
+    every_ratio = [value for values in ratios.values() for value in values.values()] or [1.0]
+    ticks = ratio_ticks(min(every_ratio), max(every_ratio))
+    ratio_axes.set_xlim(ticks[0], ticks[-1])
     # Plain "2x" ticks: ratios read as multiples, not as powers of ten.
-    times = FuncFormatter(lambda value, _: "{:g}x".format(value))
-    ratio_axes.xaxis.set_major_formatter(times)
-    ratio_axes.xaxis.set_minor_formatter(times)
-    ratio_axes.set_xlabel("ratio to {} (> 1: faster)".format(STDLIB))
-    ratio_axes.set_title("Each peer against the stdlib")
-    ratio_axes.legend(fontsize="small")
+    ratio_axes.xaxis.set_major_locator(FixedLocator(ticks))
+    ratio_axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}x"))
+    ratio_axes.xaxis.set_minor_locator(NullLocator())
+    ratio_axes.set_xlabel("ratio to the row's baseline (> 1: faster, < 1: slower)")
+    ratio_axes.set_title(f"Each peer against the baseline ({STDLIB}; stock anyio in anyio_* and web)")
+    ratio_axes.legend(fontsize="small", loc="best")
 
     if scaling:
         for peer, points in scaling.items():
@@ -91,8 +116,11 @@ def draw(report: Dict[str, Any], path: str) -> None:
     scaling_axes.set_title("sha256 of 1 MiB pieces")
 
     machine = report["machine"]
-    figure.suptitle("stealpool.bench, {} {}, {} CPUs, {}".format(
-        machine["implementation"], machine["python"], machine["cpu_count"], machine["date"]))
+    figure.suptitle(
+        "stealpool.bench, {} {}, {} CPUs, {}".format(
+            machine["implementation"], machine["python"], machine["cpu_count"], machine["date"]
+        )
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)

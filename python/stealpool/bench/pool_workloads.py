@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import functools
 import sys
 import threading
 import time
-from typing import Callable, Dict, Iterator, List, Optional
+from collections.abc import Iterator
+from typing import Any, Callable
 
 from .context import SAMPLE_TIMEOUT_S, BenchContext, BenchHang
 from .peers import SYNC_POOLS, noop
-from .results import Row, make_row
-from .stats import LOWER_IS_BETTER
+from .results import LOWER_IS_BETTER, Row, make_row
 
 SLEEP_WORKERS = 64
 SLEEP_SECONDS = 0.005
@@ -31,9 +32,9 @@ Sample = Callable[[Executor], float]
 
 
 @contextlib.contextmanager
-def open_pools(max_workers: Optional[int] = None) -> Iterator[Dict[str, Executor]]:
+def open_pools(max_workers: int | None = None) -> Iterator[dict[str, Executor]]:
     """One pool per sync peer, alive for a whole workload so rounds reuse warm threads."""
-    pools: Dict[str, Executor] = {}
+    pools: dict[str, Executor] = {}
     try:
         for name, factory in SYNC_POOLS.items():
             pools[name] = factory(max_workers=max_workers)
@@ -43,17 +44,17 @@ def open_pools(max_workers: Optional[int] = None) -> Iterator[Dict[str, Executor
             pool.shutdown(wait=True)
 
 
-def wait_all(futures: List[concurrent.futures.Future], what: str) -> None:
+def wait_all(futures: list[concurrent.futures.Future[Any]], what: str) -> None:
     _, not_done = concurrent.futures.wait(futures, timeout=SAMPLE_TIMEOUT_S)
     if not_done:
-        raise BenchHang("{}: {} of {} tasks unfinished after {:.0f}s".format(what, len(not_done), len(futures), SAMPLE_TIMEOUT_S))
+        raise BenchHang(f"{what}: {len(not_done)} of {len(futures)} tasks unfinished after {SAMPLE_TIMEOUT_S:.0f}s")
 
 
 def submit_sample(tasks: int) -> Sample:
     def sample(pool: Executor) -> float:
         started = time.perf_counter()
         futures = [pool.submit(noop) for _ in range(tasks)]
-        wait_all(futures, "submit on {}".format(type(pool).__module__))
+        wait_all(futures, f"submit on {type(pool).__module__}")
         return time.perf_counter() - started
 
     return sample
@@ -72,26 +73,28 @@ def sleep_sample(tasks: int) -> Sample:
     def sample(pool: Executor) -> float:
         started = time.perf_counter()
         futures = [pool.submit(time.sleep, SLEEP_SECONDS) for _ in range(tasks)]
-        wait_all(futures, "sleep_fanout on {}".format(type(pool).__module__))
+        wait_all(futures, f"sleep_fanout on {type(pool).__module__}")
         return time.perf_counter() - started
 
     return sample
 
 
-def alternate_pools(ctx: BenchContext, label: str, sample: Sample, max_workers: Optional[int] = None) -> Dict[str, List[float]]:
+def alternate_pools(
+    ctx: BenchContext, label: str, sample: Sample, max_workers: int | None = None
+) -> dict[str, list[float]]:
     with open_pools(max_workers) as pools:
-        contenders = {name: (lambda pool=pool: sample(pool)) for name, pool in pools.items()}
+        contenders = {name: functools.partial(sample, pool) for name, pool in pools.items()}
         return ctx.alternate(label, contenders)
 
 
-def run_submit(ctx: BenchContext) -> List[Row]:
+def run_submit(ctx: BenchContext) -> list[Row]:
     tasks = ctx.sizes.pool_tasks
     samples = alternate_pools(ctx, "submit", submit_sample(tasks))
     per_task = {name: [seconds / tasks * 1e6 for seconds in values] for name, values in samples.items()}
     return [make_row("submit", "", "us/task", LOWER_IS_BETTER, per_task, params={"tasks": tasks})]
 
 
-def run_map(ctx: BenchContext) -> List[Row]:
+def run_map(ctx: BenchContext) -> list[Row]:
     tasks = ctx.sizes.pool_tasks
     samples = alternate_pools(ctx, "map", map_sample(tasks))
     per_task = {name: [seconds / tasks * 1e6 for seconds in values] for name, values in samples.items()}
@@ -103,16 +106,21 @@ def ideal_sleep_seconds(tasks: int, workers: int = SLEEP_WORKERS, seconds: float
     return tasks / workers * seconds
 
 
-def run_sleep_fanout(ctx: BenchContext) -> List[Row]:
+def run_sleep_fanout(ctx: BenchContext) -> list[Row]:
     tasks = ctx.sizes.sleep_tasks
     ideal = ideal_sleep_seconds(tasks)
     samples = alternate_pools(ctx, "sleep_fanout", sleep_sample(tasks), max_workers=SLEEP_WORKERS)
     of_ideal = {name: [seconds / ideal for seconds in values] for name, values in samples.items()}
     return [
         make_row(
-            "sleep_fanout", "{} workers".format(SLEEP_WORKERS), "x ideal", LOWER_IS_BETTER, of_ideal,
+            "sleep_fanout",
+            f"{SLEEP_WORKERS} workers",
+            "x ideal",
+            LOWER_IS_BETTER,
+            of_ideal,
             params={"tasks": tasks, "workers": SLEEP_WORKERS, "sleep_s": SLEEP_SECONDS, "ideal_s": ideal},
-            note="ideal = {}/{} x {:.0f} ms = {:.1f} ms; 1.0 is perfect".format(tasks, SLEEP_WORKERS, SLEEP_SECONDS * 1e3, ideal * 1e3),
+            note=f"ideal = {tasks}/{SLEEP_WORKERS} x {SLEEP_SECONDS * 1e3:.0f} ms = {ideal * 1e3:.1f} ms; "
+            "1.0 is perfect",
         )
     ]
 
@@ -144,20 +152,23 @@ def worst_gil_stall(pool: Executor, tasks: int) -> float:
     finally:
         running = False
         ticker.join()
-    wait_all([gate, *futures], "gil_stall on {}".format(type(pool).__module__))
+    wait_all([gate, *futures], f"gil_stall on {type(pool).__module__}")
     return worst
 
 
-def run_gil_stall(ctx: BenchContext) -> List[Row]:
+def run_gil_stall(ctx: BenchContext) -> list[Row]:
     tasks = ctx.sizes.gil_tasks
     samples = alternate_pools(ctx, "gil_stall", lambda pool: worst_gil_stall(pool, tasks), max_workers=1)
     stall_ms = {name: [seconds * 1e3 for seconds in values] for name, values in samples.items()}
     return [
         make_row(
-            "gil_stall", "C tasks", "ms", LOWER_IS_BETTER, stall_ms,
+            "gil_stall",
+            "C tasks",
+            "ms",
+            LOWER_IS_BETTER,
+            stall_ms,
             params={"tasks": tasks, "workers": 1, "switch_interval_ms": sys.getswitchinterval() * 1e3},
-            note="worst GIL wait of another thread over {} queued abs(-1) calls; switch interval {:.0f} ms".format(
-                tasks, sys.getswitchinterval() * 1e3
-            ),
+            note=f"worst GIL wait of another thread over {tasks} queued abs(-1) calls; "
+            f"switch interval {sys.getswitchinterval() * 1e3:.0f} ms",
         )
     ]

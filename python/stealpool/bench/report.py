@@ -1,4 +1,4 @@
-"""The report: a plain-text table for people, JSON for programs.
+"""The report: the machine it was made on, a plain-text table for people, JSON for programs.
 
 JSON shape (``--json``; ``schema`` changes when this shape does)::
 
@@ -33,21 +33,30 @@ JSON shape (``--json``; ``schema`` changes when this shape does)::
 
 from __future__ import annotations
 
+import datetime
 import json
-from typing import Any, Dict, List, Optional, Sequence
+import os
+import platform
+import textwrap
+from collections.abc import Collection, Sequence
+from typing import Any
 
 from .results import STDLIB, STEALPOOL, Row
 
 SCHEMA = "stealpool.bench/1"
 
 RATIO_CONVENTION = (
-    "ratio = stealpool against stdlib; > 1 means stealpool is faster than the stdlib "
-    "(memory rows: uses less), < 1 slower. A peer's '(N.NNx)' is that peer's ratio to stdlib."
+    "ratio = stealpool's median against the baseline's: above 1 means stealpool is faster "
+    "(memory rows: uses less), below 1 slower. The baseline is the stdlib, or stock anyio in the "
+    "anyio_* and web rows, where stealpool is the same anyio call after install()."
 )
+WIDE_CONVENTION = "A peer's '(N.NNx)' is that peer's ratio to the row's baseline."
 
 PEER_DESCRIPTIONS = {
-    STEALPOOL: "async rows: loop.run_in_executor(None, f) after stealpool.install(); sync rows: stealpool.ThreadPoolExecutor",
-    STDLIB: "async rows: loop.run_in_executor(None, f) on a plain loop; sync rows: concurrent.futures.ThreadPoolExecutor",
+    STEALPOOL: "async rows: loop.run_in_executor(None, f) after stealpool.install(); "
+    "sync rows: stealpool.ThreadPoolExecutor",
+    STDLIB: "async rows: loop.run_in_executor(None, f) on a plain loop; "
+    "sync rows: concurrent.futures.ThreadPoolExecutor",
     "pool.run": "pool.run(f) on the executor stealpool.install() returned",
     "to_thread+install": "asyncio.to_thread(f) after stealpool.install(); compare with asyncio.to_thread",
     "asyncio.to_thread": "asyncio.to_thread(f) on a plain loop",
@@ -59,12 +68,78 @@ PEER_DESCRIPTIONS = {
 }
 
 # Columns after workload/unit/stealpool/stdlib/ratio; unknown peers follow in row order.
-OTHER_COLUMN_ORDER = ["pool.run", "to_thread+install", "asyncio.to_thread", "anyio", "hypertile", "serial", "process limit", "loop alone"]
+OTHER_COLUMN_ORDER = [
+    "pool.run",
+    "to_thread+install",
+    "asyncio.to_thread",
+    "anyio",
+    "hypertile",
+    "serial",
+    "process limit",
+    "loop alone",
+]
 RATIO_HEADER = "ratio(>1=faster)"
 MISSING = "-"
+# The default table fits a terminal this wide; --wide shows every peer and note.
+NARROW_WIDTH = 100
+# The yardstick the default table keeps: what N cores can do at all.
+NARROW_REFERENCE = "process limit"
 
 
-def build_report(rows: Sequence[Row], machine: Dict[str, Any], settings: Dict[str, Any], notes: Sequence[str]) -> Dict[str, Any]:
+def _version_of(distribution: str) -> str | None:
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+    except ImportError:
+        return None
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None
+
+
+def _cpu_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def _load_average() -> float | None:
+    # A busy machine skews every number; the reader should know it was busy.
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+def describe_machine() -> dict[str, object]:
+    import stealpool
+
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "load_average_1min": _load_average(),
+        "versions": {
+            "stealpool": stealpool.__version__,
+            "uvloop": _version_of("uvloop"),
+            "anyio": _version_of("anyio"),
+            "hypertile": _version_of("hypertile"),
+        },
+    }
+
+
+def build_report(
+    rows: Sequence[Row], machine: dict[str, Any], settings: dict[str, Any], notes: Sequence[str]
+) -> dict[str, Any]:
     """The JSON-shaped report that both renderings and the plot read."""
     peers_seen = {name for row in rows for name in row.medians}
     return {
@@ -78,30 +153,30 @@ def build_report(rows: Sequence[Row], machine: Dict[str, Any], settings: Dict[st
     }
 
 
-def render_json(report: Dict[str, Any]) -> str:
+def render_json(report: dict[str, Any]) -> str:
     return json.dumps(report, indent=2, sort_keys=False)
 
 
-def format_value(value: Optional[float]) -> str:
+def format_value(value: float | None) -> str:
     """Three significant figures without exponents: cells line up and read at a glance."""
     if value is None or value != value:
         return MISSING
     magnitude = abs(value)
     if magnitude >= 100:
-        return "{:.0f}".format(value)
+        return f"{value:.0f}"
     if magnitude >= 10:
-        return "{:.1f}".format(value)
+        return f"{value:.1f}"
     if magnitude >= 1:
-        return "{:.2f}".format(value)
-    return "{:.3f}".format(value)
+        return f"{value:.2f}"
+    return f"{value:.3f}"
 
 
-def format_ratio(ratio: Optional[float]) -> str:
-    return MISSING if ratio is None else "{:.2f}x".format(ratio)
+def format_ratio(ratio: float | None) -> str:
+    return MISSING if ratio is None else f"{ratio:.2f}x"
 
 
-def other_columns(rows: Sequence[Dict[str, Any]]) -> List[str]:
-    seen: List[str] = []
+def other_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
+    seen: list[str] = []
     for row in rows:
         for name in row["medians"]:
             if name not in (STEALPOOL, STDLIB) and name not in seen:
@@ -110,7 +185,7 @@ def other_columns(rows: Sequence[Dict[str, Any]]) -> List[str]:
     return known + [name for name in seen if name not in OTHER_COLUMN_ORDER]
 
 
-def _other_cell(row: Dict[str, Any], name: str) -> str:
+def _other_cell(row: dict[str, Any], name: str) -> str:
     if name not in row["medians"]:
         return MISSING
     value = format_value(row["medians"][name])
@@ -119,7 +194,7 @@ def _other_cell(row: Dict[str, Any], name: str) -> str:
     return value
 
 
-def table_cells(report: Dict[str, Any]) -> List[List[str]]:
+def table_cells(report: dict[str, Any]) -> list[list[str]]:
     """Header row then one row of cells per report row."""
     rows = report["rows"]
     others = other_columns(rows)
@@ -140,7 +215,37 @@ def table_cells(report: Dict[str, Any]) -> List[List[str]]:
     return cells
 
 
-def header_lines(report: Dict[str, Any]) -> List[str]:
+def _against(row: dict[str, Any]) -> str | None:
+    """What the default table puts stealpool next to: the baseline, else the first reference."""
+    if row["baseline"] is not None and row["baseline"] in row["medians"]:
+        return str(row["baseline"])
+    return next((name for name in row["references"] if name in row["medians"]), None)
+
+
+def narrow_cells(report: dict[str, Any]) -> list[list[str]]:
+    """The default table: stealpool, what its ratio is against, and the process limit where measured."""
+    rows = report["rows"]
+    with_limit = any(NARROW_REFERENCE in row["medians"] for row in rows)
+    cells = [["workload", "unit (better)", STEALPOOL, "against", "median", "ratio"]]
+    cells[0] += [NARROW_REFERENCE] if with_limit else []
+    for row in rows:
+        medians = row["medians"]
+        against = _against(row)
+        line = [
+            row["label"],
+            "{} ({})".format(row["unit"], row["better"]),
+            format_value(medians.get(STEALPOOL)),
+            against or MISSING,
+            format_value(None if against is None else medians[against]),
+            format_ratio(row["ratios"].get(STEALPOOL)),
+        ]
+        line += [format_value(medians.get(NARROW_REFERENCE))] if with_limit else []
+        cells.append(line)
+    return cells
+
+
+def header_lines(report: dict[str, Any], described: Collection[str] | None = None) -> list[str]:
+    """Machine, versions, settings, the ratio convention, the peers (those in ``described``, if given), notes."""
     machine = report["machine"]
     settings = report["settings"]
     versions = machine.get("versions", {})
@@ -149,32 +254,54 @@ def header_lines(report: Dict[str, Any]) -> List[str]:
             versions.get("stealpool"), machine["implementation"], machine["python"], machine["date"]
         ),
         "machine: {} ({}), {} CPUs{}{}".format(
-            machine["platform"], machine["machine"], machine["cpu_count"],
+            machine["platform"],
+            machine["machine"],
+            machine["cpu_count"],
             ", " + machine["cpu_model"] if machine.get("cpu_model") else "",
-            "" if machine.get("load_average_1min") is None else ", load average {} at start".format(machine["load_average_1min"]),
+            ""
+            if machine.get("load_average_1min") is None
+            else ", load average {} at start".format(machine["load_average_1min"]),
         ),
-        "peers: " + ", ".join("{} {}".format(name, version) for name, version in versions.items() if version and name != "stealpool"),
+        "peers: "
+        + ", ".join(f"{name} {version}" for name, version in versions.items() if version and name != "stealpool"),
         "size {}: {} measured rounds after {} warm-up, peers alternated within each round; cells are medians".format(
             settings["size"], settings["rounds"], settings["warmup_rounds"]
         ),
         report["ratio_convention"],
     ]
-    lines += ["  {:<20} {}".format(name, text) for name, text in report["peers"].items()]
+    lines += [
+        f"  {name:<20} {text}" for name, text in report["peers"].items() if described is None or name in described
+    ]
     lines += ["note: " + note for note in report["notes"]]
     return lines
 
 
-def render_table(report: Dict[str, Any]) -> str:
-    cells = table_cells(report)
+def render_table(report: dict[str, Any], wide: bool = False) -> str:
+    """The header and the table: every peer and note with ``wide``, else NARROW_WIDTH columns."""
+    cells = table_cells(report) if wide else narrow_cells(report)
     widths = [max(len(row[column]) for row in cells) for column in range(len(cells[0]))]
-    # Numbers right-aligned so digits line up; the label, unit and note read left to right.
-    left_aligned = {0, 1, len(widths) - 1}
+    # Numbers right-aligned so digits line up; the label, unit, names and note read left to right.
+    left_aligned = {0, 1, len(widths) - 1} if wide else {0, 1, 3}
 
-    def line(row: List[str]) -> str:
-        parts = [cell.ljust(width) if index in left_aligned else cell.rjust(width) for index, (cell, width) in enumerate(zip(row, widths))]
+    def line(row: list[str]) -> str:
+        parts = [
+            cell.ljust(width) if index in left_aligned else cell.rjust(width)
+            for index, (cell, width) in enumerate(zip(row, widths))
+        ]
         return "  ".join(parts).rstrip()
 
-    rendered = header_lines(report) + [""]
+    if wide:
+        header = header_lines(report)
+        header.insert(header.index(report["ratio_convention"]) + 1, WIDE_CONVENTION)
+    else:
+        header = header_lines(report, described={cell for row in cells for cell in row} | {STDLIB})
+        header.append("--wide adds the other peers' columns and each row's note.")
+        header = [
+            wrapped
+            for line in header
+            for wrapped in textwrap.wrap(line, NARROW_WIDTH, subsequent_indent=" " * 4, break_on_hyphens=False)
+        ]
+    rendered = header + [""]
     rendered.append(line(cells[0]))
     rendered.append("  ".join("-" * width for width in widths))
     rendered += [line(row) for row in cells[1:]]

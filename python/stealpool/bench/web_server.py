@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sys
-from typing import AsyncIterator, List
+from collections.abc import AsyncIterator
 
 import uvicorn
 from starlette.applications import Starlette
@@ -40,7 +40,7 @@ def build_app(install: bool) -> Starlette:
     return Starlette(routes=[Route("/work", sync_endpoint)], lifespan=lifespan)
 
 
-def main(argv: List[str]) -> None:
+def main(argv: list[str]) -> None:
     port, mode = int(argv[0]), argv[1]
     if mode not in ("stock", "install"):
         raise SystemExit("usage: python -m stealpool.bench.web_server PORT stock|install")
