@@ -4,6 +4,7 @@ The stdlib has no such argument, so each test also shows stealpool did it."""
 from __future__ import annotations
 
 import concurrent.futures
+from concurrent.futures.thread import BrokenThreadPool
 import queue
 import threading
 
@@ -133,3 +134,58 @@ def test_a_producer_far_ahead_of_the_pool_loses_nothing():
             assert pool.stats()["queued"] <= 8
         results = [f.result(BOUND) for f in concurrent.futures.as_completed(futures, BOUND)]
     assert sorted(results) == sorted(2 ** (i % 16) for i in range(2000))
+
+
+def test_a_pool_broken_while_a_submitter_waits_wakes_it_with_broken_thread_pool():
+    # The first worker holds the pool; the second one's initializer breaks it,
+    # failing the queued task: its place comes back and the waiter sees why.
+    release = threading.Event()
+    fail = threading.Event()
+    started = threading.Event()
+    spawned = []
+
+    def initializer():
+        spawned.append(None)
+        if len(spawned) == 2:
+            fail.wait(BOUND)
+            raise ValueError("second worker fails")
+
+    def hold():
+        started.set()
+        release.wait(BOUND)
+
+    pool = stealpool.ThreadPoolExecutor(max_workers=2, initializer=initializer, max_queued=1)
+    pool.submit(hold)
+    assert started.wait(BOUND)
+    queued = pool.submit(pow, 2, 1)
+    errors = []
+
+    def produce():
+        try:
+            pool.submit(pow, 2, 2)
+        except BrokenThreadPool as error:
+            errors.append(error)
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    wait_for_waiting_submitters(pool, 1)
+    fail.set()
+    producer.join(BOUND)
+    assert not producer.is_alive()
+    assert len(errors) == 1
+    assert isinstance(queued.exception(BOUND), BrokenThreadPool)
+    assert pool.stats()["waiting_submitters"] == 0
+    release.set()
+    pool.shutdown()
+
+
+def test_shutdown_with_cancel_futures_gives_every_place_back():
+    pool, release = blocked_pool(max_queued=3)
+    queued = [pool.submit(pow, 2, i) for i in range(3)]
+    with pytest.raises(stealpool.QueueFull):
+        pool.submit_nowait(pow, 2, 9)
+    pool.shutdown(wait=False, cancel_futures=True)
+    assert all(future.cancelled() for future in queued)
+    assert pool._room.places.queued == 0
+    release.set()
+    pool.shutdown()

@@ -1,14 +1,16 @@
 """``max_queued``: submitters wait for room instead of growing the queue.
 
 A task holds one of ``max_queued`` places from its submission until it
-starts, or until its future is done without it ever starting (cancelled,
-the pool broken or shut down with ``cancel_futures``), whichever comes
-first, exactly once. Threads wait on a ``threading.Condition``, whose
-waits release the GIL. Coroutines (``pool.run``, ``run_in_executor``)
-never block their loop: each queues a ``RoomRequest``, served first come
-first served, and a freed place goes to the oldest request before any
-waiting thread. Submissions from a worker of the same pool are let through
-without a place, so a task that submits to a full pool never deadlocks.
+starts, its future is cancelled, or the pool drops it unstarted (broken, or
+shut down with ``cancel_futures``), whichever comes first, exactly once:
+``_core.PlacedCall`` wraps the call to do that, on ``_core.Places``, an
+atomic counter, so a pool with room pays one update per task. Only a
+submitter that finds the pool full waits: a thread in ``Places``, without
+the GIL; a coroutine (``pool.run``, ``run_in_executor``) never blocks its
+loop: it queues a ``RoomRequest`` here, and requests are served first come
+first served. A freed place goes to whichever waiter takes it first.
+Submissions from a worker of the same pool are let through without a
+place, so a task that submits to a full pool never deadlocks.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import asyncio
 import collections
 import queue
 import threading
-import time
-from typing import Any, Callable
+import weakref
+from typing import Callable
+
+from . import _core
 
 
 class QueueFull(queue.Full):
@@ -27,69 +31,65 @@ class QueueFull(queue.Full):
 
 
 class Room:
-    """The places of a pool with ``max_queued``."""
+    """The places of a pool with ``max_queued``: the counting is
+    ``_core.Places`` (an atomic counter); waiting for room is here."""
 
     def __init__(self, max_queued: int) -> None:
         self.max_queued = max_queued
-        self.queued = 0
-        self.waiting = 0
         self.requests: collections.deque[RoomRequest] = collections.deque()
         # Re-entrant: a request refused on a closed loop gives its place back.
-        self.condition = threading.Condition(threading.RLock())
+        self.lock = threading.RLock()
+        # Weak: the room owns its places, which call it back.
+        self.places = _core.Places(max_queued, weakref.WeakMethod(self.freed))
 
     @property
     def waiting_submitters(self) -> int:
-        return self.waiting + len(self.requests)
+        return self.places.waiting
 
-    def take(self, timeout: float | None, is_open: Callable[[], bool]) -> bool:
+    def wait_and_take(self, timeout: float | None, is_open: Callable[[], bool]) -> bool:
         """Waits up to ``timeout`` seconds (``None``: for ever) for a place;
         ``QueueFull`` if none came. False: the pool closed meanwhile and no
         place was taken (its submit then refuses, in the stdlib's words)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self.condition:
-            self.waiting += 1
-            try:
-                while self.queued >= self.max_queued and is_open():
-                    left = None if deadline is None else deadline - time.monotonic()
-                    if left is not None and left <= 0:
-                        raise QueueFull(f"{self.queued} tasks are queued and not started (max_queued)")
-                    self.condition.wait(left)
-            finally:
-                self.waiting -= 1
-            if not is_open():
-                return False
-            self.queued += 1
+        if not is_open():
+            return False
+        if self.places.wait_to_take(timeout):
             return True
+        if not is_open():
+            return False
+        raise QueueFull(f"{self.places.queued} tasks are queued and not started (max_queued)")
 
     def request(self, request: RoomRequest) -> bool:
         """True: a place was free and is now the request's; else it waits in line."""
-        with self.condition:
-            if self.queued < self.max_queued and not self.requests:
-                self.queued += 1
+        with self.lock:
+            self.places.coroutine_waits()
+            if not self.requests and self.places.try_take():
+                self.places.coroutine_done_waiting()
                 return True
             self.requests.append(request)
             return False
 
     def withdraw(self, request: RoomRequest) -> None:
-        with self.condition:
+        with self.lock:
             try:
                 self.requests.remove(request)
             except ValueError:
-                pass  # already granted or refused
+                return  # already granted or refused
+            self.places.coroutine_done_waiting()
 
-    def give_back(self) -> None:
-        with self.condition:
-            if self.requests:
-                # The place passes to the oldest coroutine, still taken.
-                self.requests.popleft().grant()
-                return
-            self.queued -= 1
-            self.condition.notify()
+    def freed(self) -> None:
+        """A place came free while coroutines wait: the oldest gets it."""
+        with self.lock:
+            while self.requests and self.places.try_take():
+                request = self.requests.popleft()
+                self.places.coroutine_done_waiting()
+                request.grant()
 
     def wake_everyone(self) -> None:
-        with self.condition:
+        with self.lock:
             requests, self.requests = self.requests, collections.deque()
-            self.condition.notify_all()
+            for _ in requests:
+                self.places.coroutine_done_waiting()
+        self.places.close()
         for request in requests:
             request.refuse()
 
@@ -114,16 +114,16 @@ class RoomRequest:
         try:
             self.loop.call_soon_threadsafe(self.granted)
         except RuntimeError:  # the loop closed: nobody awaits the call any more
-            self.room.give_back()
+            self.room.places.give_back()
 
     def granted(self) -> None:
         if self.future.done():  # cancelled meanwhile: leave no trace
-            self.room.give_back()
+            self.room.places.give_back()
             return
         try:
             inner = self.start()
         except BaseException as error:
-            self.room.give_back()
+            self.room.places.give_back()
             self.future.set_exception(error)
             return
         relay(inner, self.future)
@@ -158,25 +158,3 @@ def relay(inner: asyncio.Future, outer: asyncio.Future) -> None:  # type: ignore
 
     inner.add_done_callback(copy_outcome)
     outer.add_done_callback(cancel_inner)
-
-
-class Placed:
-    """A queued call holding a place: gives it back once, when the call
-    starts or when its future is done without it."""
-
-    __slots__ = ("room", "call")
-
-    def __init__(self, room: Room, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        self.room: Room | None = room
-        self.call = (fn, args, kwargs)
-
-    def leave(self, _future: Any = None) -> None:
-        room, self.room = self.room, None
-        if room is not None:
-            room.give_back()
-
-    def __call__(self) -> Any:
-        fn, args, kwargs = self.call
-        del self.call
-        self.leave()
-        return fn(*args, **kwargs)

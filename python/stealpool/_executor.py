@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Callable, TypeVar
 
 from . import _core, _lifecycle
-from ._backpressure import Placed, Room, RoomRequest
+from ._backpressure import Room, RoomRequest
 from ._map import buffered_map, check_buffersize
 from ._nested import current_worker, inline_call_for
 from ._worker_threads import WorkerThread, on_worker_exit, on_worker_start, run_initializer
@@ -107,9 +107,12 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     _room: Room | None = None  # with max_queued only
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
-        if current_worker.executor_ref is None and self._room is None:
-            # The common case, kept to one call: outside any worker, no bound.
-            return self._core.submit(fn, args, kwargs or None, self._tracker)
+        if current_worker.executor_ref is None:
+            room = self._room
+            if room is None:
+                # The common case, kept to one call: outside any worker, no bound.
+                return self._core.submit(fn, args, kwargs or None, self._tracker)
+            return self._submit_placed(room, None, fn, args, kwargs)
         return self._submit(None, fn, args, kwargs)
 
     submit.__doc__ = concurrent.futures.ThreadPoolExecutor.submit.__doc__
@@ -137,16 +140,24 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
             future._stealpool_inline = inline  # type: ignore[attr-defined]  # the core's futures are _future.Future
             return future
         room = self._room
-        if room is None or not room.take(timeout, self._is_open):
+        if room is None:
             return self._core.submit(fn, args, kwargs or None, self._tracker)
-        placed = Placed(room, fn, args, kwargs)
+        return self._submit_placed(room, timeout, fn, args, kwargs)
+
+    def _submit_placed(
+        self, room: Room, timeout: float | None, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> concurrent.futures.Future[T]:
+        """``submit`` under ``max_queued``, from outside this pool's workers."""
+        if not (room.places.try_take() or room.wait_and_take(timeout, self._is_open)):
+            return self._core.submit(fn, args, kwargs or None, self._tracker)  # refuses
+        placed = _core.PlacedCall(room.places, fn, args, kwargs or None)
         try:
             future = self._core.submit(placed, (), None, self._tracker)
         except BaseException:
             placed.leave()
             raise
-        # A task that never starts (cancelled, pool broken) gives its place back here.
-        future.add_done_callback(placed.leave)
+        # Weak: a job the pool drops unstarted (broken pool) must drop its call, and so its place.
+        future._stealpool_placed = weakref.ref(placed)  # type: ignore[attr-defined]  # the core's futures are _future.Future
         return future
 
     def _is_open(self) -> bool:
@@ -199,7 +210,7 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         assert room is not None
 
         def start() -> asyncio.Future[T]:
-            placed = Placed(room, fn, args, kwargs)
+            placed = _core.PlacedCall(room.places, fn, args, kwargs or None)
             future = self._core.run(loop, placed, (), None, False, self._tracker)
             # A call cancelled before it starts gives its place back here.
             future.add_done_callback(placed.leave)

@@ -23,10 +23,11 @@ free-threaded builds, it calls ``set_running_or_notify_cancel`` and
 from __future__ import annotations
 
 import concurrent.futures
+import weakref
 from concurrent.futures._base import PENDING, RUNNING
 from typing import Any, Callable, Generic, TypeVar
 
-from ._core import FutureCondition
+from ._core import FutureCondition, PlacedCall
 from ._nested import InlineCall, WaiterList, run_inline
 
 T = TypeVar("T")
@@ -58,6 +59,8 @@ class Future(concurrent.futures.Future):  # type: ignore[type-arg]
     # Set on tasks submitted from a worker of their own pool (see _nested.py).
     _stealpool_inline: InlineCall | None = None
     _claimed_by_waiter = False
+    # Set on tasks holding a place under max_queued (see _backpressure.py).
+    _stealpool_placed: weakref.ref[PlacedCall] | None = None
 
     def __init__(self) -> None:
         """Everything else is made on first use."""
@@ -73,6 +76,17 @@ class Future(concurrent.futures.Future):  # type: ignore[type-arg]
         return super().exception(timeout)
 
     exception.__doc__ = concurrent.futures.Future.exception.__doc__
+
+    def cancel(self) -> bool:
+        cancelled = super().cancel()
+        placed_ref = self._stealpool_placed
+        placed = None if placed_ref is None else placed_ref()
+        if cancelled and placed is not None:
+            # Room at once, not when a worker finds the job and drops it.
+            placed.leave()
+        return cancelled
+
+    cancel.__doc__ = concurrent.futures.Future.cancel.__doc__
 
     def _claim_for_waiter(self) -> bool:
         """PENDING -> RUNNING for a waiter that will run the task itself."""

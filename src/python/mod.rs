@@ -10,6 +10,7 @@ mod fork;
 mod future_condition;
 mod guarded_call;
 mod jobs;
+mod places;
 #[cfg(feature = "test-helpers")]
 mod test_helpers;
 mod tracker;
@@ -26,6 +27,8 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<future_condition::FutureCondition>()?;
     module.add_class::<bridge::Bridge>()?;
     module.add_class::<tracker::Tracker>()?;
+    module.add_class::<places::Places>()?;
+    module.add_class::<places::PlacedCall>()?;
     module.add_class::<worker_thread::PyWorkerHandle>()?;
     module.add_function(wrap_pyfunction!(fork::after_fork_in_child, module)?)?;
     module.add_function(wrap_pyfunction!(exit::shut_down_at_exit, module)?)?;

@@ -91,14 +91,17 @@ def unresolved(futures: list[concurrent.futures.Future], timeout: float) -> int:
     return len(not_done)
 
 
-def test_initializer_failure_racing_submit(sizes, tally, preempt_everywhere, quiet_initializer_failures):
+# With max_queued=8 the submitters mostly wait for room, so the race also
+# covers waiters woken by a broken or shut down pool.
+@pytest.mark.parametrize("max_queued", [None, 8])
+def test_initializer_failure_racing_submit(sizes, tally, preempt_everywhere, quiet_initializer_failures, max_queued):
     def failing_initializer() -> None:
         raise ValueError("initializer fails")
 
     accepted = race(
         sizes,
         tally,
-        lambda: stealpool.ThreadPoolExecutor(max_workers=2, initializer=failing_initializer),
+        lambda: stealpool.ThreadPoolExecutor(max_workers=2, initializer=failing_initializer, max_queued=max_queued),
         per_round=40,
         during=lambda pool: time.sleep(0),
     )
@@ -107,13 +110,18 @@ def test_initializer_failure_racing_submit(sizes, tally, preempt_everywhere, qui
     assert outcomes <= {BrokenThreadPool, type(None)}
 
 
-def test_shutdown_racing_submit(sizes, tally, preempt_everywhere):
+@pytest.mark.parametrize("max_queued", [None, 8])
+def test_shutdown_racing_submit(sizes, tally, preempt_everywhere, max_queued):
     def shut_down_with_wait(pool: stealpool.ThreadPoolExecutor) -> None:
         time.sleep(0)
         pool.shutdown(wait=True)
 
     accepted = race(
-        sizes, tally, lambda: stealpool.ThreadPoolExecutor(max_workers=2), per_round=200, during=shut_down_with_wait
+        sizes,
+        tally,
+        lambda: stealpool.ThreadPoolExecutor(max_workers=2, max_queued=max_queued),
+        per_round=200,
+        during=shut_down_with_wait,
     )
     # shutdown(wait=True) returns once every task it accepted has run, and
     # it returned before these futures were collected: each must be done
