@@ -4,9 +4,9 @@ The stdlib has no such argument, so each test also shows stealpool did it."""
 from __future__ import annotations
 
 import concurrent.futures
-from concurrent.futures.thread import BrokenThreadPool
 import queue
 import threading
+from concurrent.futures.thread import BrokenThreadPool
 
 import pytest
 import stealpool
