@@ -1,5 +1,5 @@
 """Stress tests for stealpool: load, cancellation, shutdown races, nesting,
-interpreter exit, fork, faults and leaks.
+backpressure, interpreter exit, fork, faults and leaks.
 
 Two sizes, chosen with the environment variable ``STEALPOOL_STRESS``:
 
@@ -10,7 +10,9 @@ Two sizes, chosen with the environment variable ``STEALPOOL_STRESS``:
     subprocess runs per interpreter-exit scenario.
 
 ``STEALPOOL_STRESS=long``
-    The soak: 1M tasks in the load test, 5M in the leak test, 50 subprocess
+    The soak: 1M tasks in the load test, 5M in the leak test, 10M from a
+    producer bounded by ``max_queued`` (and 1M queued on the stdlib's pool
+    for comparison, about 2 GiB of RSS at its peak), 50 subprocess
     runs per exit scenario, more forks, rounds and cancellations. About 4
     minutes on a 2-core machine; allow up to 15 on a slow one::
 
@@ -78,6 +80,10 @@ SHORT: dict[str, Any] = dict(
     fault_tasks=600,
     huge_results=4,
     gil_hogs=4,
+    # test_stress_backpressure: a bounded producer's tasks; the stdlib
+    # reference is cut short, each of its tasks staying queued
+    backpressure_tasks=200_000,
+    stdlib_backlog_tasks=50_000,
     # test_stress_leaks
     leak_tasks=200_000,
     leak_rounds=10,
@@ -107,6 +113,8 @@ LONG: dict[str, Any] = dict(
     fault_tasks=6_000,
     huge_results=20,
     gil_hogs=16,
+    backpressure_tasks=10_000_000,
+    stdlib_backlog_tasks=1_000_000,
     leak_tasks=5_000_000,
     leak_rounds=25,
     pool_cycles=2_000,

@@ -8,23 +8,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
-import os
 import threading
 import time
 import weakref
 from typing import Any, Callable
 
 import stealpool
+from rss import rss_bytes
 
 MB = 1 << 20
-
-
-def rss_bytes() -> int | None:
-    try:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, AttributeError):
-        return None
 
 
 class Payload:
