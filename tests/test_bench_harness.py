@@ -16,7 +16,7 @@ import threading
 from typing import Any
 
 import pytest
-from stealpool.bench import cli, memory, peers, plot, report
+from stealpool.bench import backpressure, cli, memory, peers, plot, report
 from stealpool.bench.cli import WORKLOADS
 from stealpool.bench.context import DEFAULT, FULL, QUICK, Progress
 from stealpool.bench.hashing import split_evenly, worker_counts
@@ -542,6 +542,16 @@ def test_memory_probe_queues_every_task_behind_blocked_workers(peer) -> None:
     assert result["tasks"] == 500
     if sys.platform.startswith("linux"):
         assert isinstance(result["rss_before"], int) and isinstance(result["rss_after"], int)
+
+
+@pytest.mark.parametrize("consumer", sorted(backpressure.CONSUMERS))
+@pytest.mark.parametrize("peer", backpressure.PEERS)
+def test_backpressure_probe_runs_each_peer_and_consumer(peer, consumer, capsys) -> None:
+    assert backpressure.main([peer, "2000", "10", consumer]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["tasks_per_s"] > 0
+    if sys.platform.startswith("linux"):
+        assert result["peak_rss"] > 0
 
 
 # --- the real command, once, as small as it gets ---------------------------

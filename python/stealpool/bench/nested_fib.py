@@ -65,7 +65,7 @@ def run_nested_fib(ctx: BenchContext) -> list[Row]:
     return [
         make_row(
             "nested_fib",
-            f"fib({FIB_N}), {WORKERS} workers",
+            f"fib({FIB_N}), {WORKERS} workers; stdlib {stdlib}",
             "s",
             LOWER_IS_BETTER,
             samples,

@@ -62,6 +62,8 @@ PEER_DESCRIPTIONS = {
     "asyncio.to_thread": "asyncio.to_thread(f) on a plain loop",
     "anyio": "anyio.to_thread.run_sync(f) on a plain loop",
     "hypertile": "hypertile.to_thread(f) on a plain loop",
+    "stdlib+semaphore": "backpressure: the stdlib's pool, bounded by a semaphore around submit",
+    "stealpool unbounded": "backpressure: stealpool.ThreadPoolExecutor without max_queued",
     "serial": "reference: the same hashing in the calling thread",
     "process limit": "reference: the same hashing split over N processes at once",
     "loop alone": "reference: futures resolved by the loop itself, no threads",
