@@ -17,6 +17,10 @@ ratio to the stdlib (> 1: faster than the stdlib). Workloads, by --only name:
   floor         the loop resolving futures by itself, against stealpool's burst
   web           uvicorn + Starlette, a def endpoint, install() in lifespan against
                 stock, driven on 127.0.0.1: requests/s, p50 and p99 latency
+  nested_fib    recursive fib(20), submit + result() at each level, on 2 workers
+                (the stdlib is only probed for its deadlock, in a child)
+  backpressure  a producer far ahead of 2 workers: max_queued against the stdlib
+                with a semaphore and an unbounded pool; throughput, peak RSS
 
 Async workloads run on the stock loop and on uvloop where it imports. Peers
 are described in ``stealpool.bench.peers``, sizes in ``stealpool.bench.context``,
