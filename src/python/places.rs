@@ -16,6 +16,7 @@ use std::sync::{Condvar, Mutex};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+use super::guarded_call;
 use super::wait::{deadline_after_seconds, wait_releasing_gil_until};
 use crate::sync::{lock, wait_timeout};
 
@@ -43,9 +44,11 @@ impl Places {
         if self.waiting_coroutines.load(SeqCst) == 0 {
             return Ok(());
         }
-        let freed = self.on_freed.call0(py)?;
-        if !freed.is_none(py) {
-            freed.call0(py)?;
+        // Both calls run Python on a worker: guarded, as every such entry.
+        let no_args = PyTuple::empty(py);
+        let freed = guarded_call::call(self.on_freed.bind(py), &no_args, None)?;
+        if !freed.is_none() {
+            guarded_call::call(&freed, &no_args, None)?;
         }
         Ok(())
     }
@@ -191,9 +194,15 @@ impl PlacedCall {
             // The room's wakeup failed; the call itself still runs.
             error.write_unraisable(py, None);
         }
-        func.bind(py)
-            .call(args.bind(py), kwargs.as_ref().map(|kwargs| kwargs.bind(py)))
-            .map(Bound::unbind)
+        // This frame sits between a worker and the user's code: entered
+        // through guarded_call, as call.rs does, so that a finalizing
+        // interpreter ending the thread parks it instead of aborting.
+        guarded_call::call(
+            func.bind(py),
+            args.bind(py),
+            kwargs.as_ref().map(|kwargs| kwargs.bind(py)),
+        )
+        .map(Bound::unbind)
     }
 
     /// Gives the place back now (a cancelled future; a call refused before it was queued).
