@@ -58,7 +58,9 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         ``initializer(*initargs)`` runs once in each new worker; if it raises,
         the pool is broken, as in the stdlib. ``idle_timeout``: seconds a
         worker may stay idle before it exits (default 10.0; ``None`` keeps
-        workers forever, as the stdlib does).
+        workers forever, as the stdlib does). ``max_queued``: at most this
+        many tasks queued and not started; ``submit`` waits for room (default
+        ``None``: unbounded, as the stdlib).
         """
         if max_workers is None:
             max_workers = default_max_workers()
