@@ -14,7 +14,6 @@ traceback on stderr.
 from __future__ import annotations
 
 import concurrent.futures
-import os
 import re
 import signal
 import sys
