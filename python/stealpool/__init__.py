@@ -5,10 +5,6 @@
 ``asyncio.to_thread`` and ``loop.run_in_executor(None, ...)`` run on it.
 """
 
-# The core makes its futures from _future at the first submit: imported now,
-# since a module first imported while another thread forks is left locked in
-# the child.
-from . import _future  # noqa: F401
 from ._asyncio import install, loop_factory, run, shared_pool
 from ._core import PanicException
 from ._executor import ThreadPoolExecutor

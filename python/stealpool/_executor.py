@@ -11,6 +11,7 @@ import weakref
 from typing import Any, Callable, TypeVar
 
 from . import _core, _lifecycle
+from ._future import Future
 from ._worker_threads import WorkerThread, on_worker_exit, on_worker_start, run_initializer
 
 T = TypeVar("T")
@@ -85,6 +86,7 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
             functools.partial(on_worker_start, this),
             initialize,
             functools.partial(on_worker_exit, this),
+            Future,
             threading.stack_size(),
         )
 

@@ -6,7 +6,6 @@ use std::mem::ManuallyDrop;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -121,8 +120,8 @@ fn serve(py: Python<'_>, worker: &WorkerContext) {
 
 /// `sys.getswitchinterval()`, read when the worker starts.
 fn switch_interval(py: Python<'_>) -> Duration {
-    py.import(intern!(py, "sys"))
-        .and_then(|sys| sys.call_method0(intern!(py, "getswitchinterval")))
+    py.import("sys")
+        .and_then(|sys| sys.call_method0("getswitchinterval"))
         .and_then(|seconds| seconds.extract::<f64>())
         .ok()
         .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
