@@ -45,11 +45,25 @@ wheel_tools() {
 
 # build_release_wheel OUT PYTHON [MATURIN_ARG...]: a release wheel for PYTHON into OUT.
 build_release_wheel() {
-    local out=$1 python=$2
+    local out=$1 python=$2 libgcc_s
     shift 2
+    # The unwinder must be the shared libgcc_s, as in a source build. glibc's
+    # pthread_exit (how CPython before 3.14 ends a thread that wakes after
+    # finalization began) unwinds with libgcc_s and calls our frames'
+    # personality routine, which must read libgcc_s's unwind context with
+    # libgcc_s's own functions: with zig's static libunwind in their place
+    # (what the zig wrapper links for -lgcc_s) it crashes instead of reaching
+    # the worker's park guard (src/python/guarded_call.rs). zig links its
+    # libunwind after every other input, so with libgcc_s among them every
+    # _Unwind_* symbol binds to libgcc_s and libunwind adds nothing.
+    libgcc_s=$(cc -print-file-name=libgcc_s.so.1)
+    if [[ $libgcc_s != /* || ! -f $libgcc_s ]]; then
+        echo "cc does not find libgcc_s.so.1, which release wheels link against" >&2
+        return 1
+    fi
     # maturin finds zig as `python3 -m ziglang`, so the tools' python goes first on PATH.
     PATH="$PWD/$WHEEL_TOOLS/bin:$PATH" maturin build --release --quiet --zig --compatibility manylinux2014 \
-        --interpreter "$python" --out "$out" "$@"
+        --interpreter "$python" --out "$out" "$@" -- -C link-arg="$libgcc_s"
 }
 
 # Pinned so that a fresh machine reports what this one does; with the

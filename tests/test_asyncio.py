@@ -27,7 +27,7 @@ async def thread_name_on_stealpool():
     proof is that the loop's default executor is stealpool's and that the call
     crossed its bridge.
     """
-    executor = stealpool._asyncio.default_executor_of(asyncio.get_running_loop())
+    executor = stealpool._default_executor.default_executor_of(asyncio.get_running_loop())
     assert isinstance(executor, stealpool.ThreadPoolExecutor), executor
     before = executor.stats()["bridged"]
     name = await asyncio.to_thread(current_thread_name)

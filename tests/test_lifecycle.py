@@ -133,3 +133,29 @@ def test_multiprocessing_fork_start_method_children_can_use_stealpool():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["[0, 2, 4, 6, 8, 10]", "parent ok"]
+
+
+def test_using_stealpool_imports_nothing_the_package_import_did_not():
+    # A module a thread imports lazily while another thread forks stays
+    # locked in the child, and the child's import of it hangs: stealpool's
+    # own paths (install, to_thread, submit, map, shutdown) import nothing.
+    result = run_python(
+        """
+        import asyncio, sys, stealpool
+        before = set(sys.modules)
+        pool = stealpool.ThreadPoolExecutor(max_workers=2)
+        assert pool.submit(abs, -1).result() == 1 and list(pool.map(abs, [-2])) == [2]
+
+        async def main():
+            stealpool.install()
+            await asyncio.to_thread(abs, -3)
+            await stealpool.to_thread(abs, -4)
+            await pool.run(abs, -5)
+
+        asyncio.run(main())
+        pool.shutdown()
+        print(pool.stats()["completed"], sorted(m for m in set(sys.modules) - before if m.startswith("stealpool")))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["3", "[]"]

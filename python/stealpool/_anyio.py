@@ -31,7 +31,7 @@ from contextvars import copy_context
 from typing import Any, Callable
 
 from . import _lifecycle
-from ._asyncio import default_executor_of
+from ._default_executor import default_executor_of
 from ._executor import ThreadPoolExecutor
 
 # [lowest, highest): anyio releases whose asyncio backend this copies.
@@ -69,7 +69,7 @@ def _patch_anyio_backend() -> None:
             "stealpool serves anyio.to_thread.run_sync only for anyio >={}.{},<{}.{}; "
             "anyio {} keeps its own worker threads".format(*SUPPORTED_ANYIO[0], *SUPPORTED_ANYIO[1], version),
             RuntimeWarning,
-            stacklevel=5,
+            stacklevel=4,
         )
         return
     from anyio._backends import _asyncio as backend

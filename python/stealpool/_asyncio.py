@@ -20,6 +20,8 @@ import inspect
 from collections.abc import Coroutine
 from typing import Any, Callable, TypeVar
 
+from ._anyio import activate as activate_anyio_offload
+from ._default_executor import default_executor_of, record_default_executor
 from ._executor import ThreadPoolExecutor
 from ._shared_pool import LoopExecutor, shared_pool
 
@@ -41,48 +43,18 @@ def install(loop: asyncio.AbstractEventLoop | None = None, **pool_kwargs: Any) -
             raise RuntimeError(
                 "no running event loop: call stealpool.install() inside a coroutine, or pass loop="
             ) from None
-    _serve_anyio()
+    activate_anyio_offload()
     current = default_executor_of(loop)
     if isinstance(current, ThreadPoolExecutor):
         _route_run_in_executor(loop)
         return current
     executor = ThreadPoolExecutor(**pool_kwargs) if pool_kwargs else LoopExecutor()
-    _record_default_executor(loop)
+    record_default_executor(loop)
     loop.set_default_executor(executor)
     if current is not None:
         current.shutdown(wait=False)
     _route_run_in_executor(loop)
     return executor
-
-
-def _serve_anyio() -> None:
-    # Lazy: _anyio imports this module, and does nothing until anyio is imported.
-    from ._anyio import activate
-
-    activate()
-
-
-def default_executor_of(loop: asyncio.AbstractEventLoop) -> Any:
-    """The loop's default executor: asyncio's attribute, else the one install() set."""
-    try:
-        return loop._default_executor  # type: ignore[attr-defined]
-    except AttributeError:
-        return getattr(loop, "_stealpool_executor", None)
-
-
-def _record_default_executor(loop: asyncio.AbstractEventLoop) -> None:
-    """uvloop keeps its default executor where Python cannot read it: note
-    each one set, as ``loop._stealpool_executor``."""
-    if hasattr(loop, "_default_executor") or hasattr(loop, "_stealpool_executor"):
-        return
-    loop_set_default_executor = loop.set_default_executor
-
-    def set_default_executor(executor: Any) -> None:
-        loop_set_default_executor(executor)
-        loop._stealpool_executor = executor  # type: ignore[attr-defined]
-
-    set_default_executor.__doc__ = loop_set_default_executor.__doc__
-    loop.set_default_executor = set_default_executor  # type: ignore[method-assign]
 
 
 def _route_run_in_executor(loop: asyncio.AbstractEventLoop) -> None:

@@ -99,6 +99,7 @@ class Core:
         on_worker_start: Callable[[WorkerHandle], None],
         initialize: Callable[[], bool] | None,
         on_worker_exit: Callable[[], None],
+        future_class: type[concurrent.futures.Future[Any]],
         stack_size: int = 0,
     ) -> Core: ...
     @property

@@ -14,6 +14,7 @@ from typing import Any, Callable, TypeVar
 
 from . import _core, _lifecycle
 from ._backpressure import Room, RoomRequest
+from ._future import Future
 from ._map import buffered_map, check_buffersize
 from ._nested import current_worker, inline_call_for
 from ._worker_threads import WorkerThread, on_worker_exit, on_worker_start, run_initializer
@@ -103,6 +104,7 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
             functools.partial(on_worker_start, this),
             initialize,
             functools.partial(on_worker_exit, this),
+            Future,
             threading.stack_size(),
         )
 

@@ -14,7 +14,8 @@ import threading
 import warnings
 from typing import Any, Callable, TypeVar
 
-from ._asyncio import check_default_executor, default_executor_of
+from ._asyncio import check_default_executor
+from ._default_executor import default_executor_of
 from ._executor import ThreadPoolExecutor
 from ._shared_pool import LoopExecutor
 

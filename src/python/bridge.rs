@@ -23,13 +23,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use pyo3::exceptions::PyRuntimeError;
-use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pyclass::{PyTraverseError, PyVisit};
-use pyo3::sync::PyOnceLock;
 use pyo3::types::PyWeakrefReference;
 
 use super::guarded_call;
+use super::names::names;
 use crate::scheduler::fork;
 use crate::sync::lock;
 
@@ -54,13 +53,11 @@ pub struct Bridge {
     loop_closed: AtomicBool,
 }
 
-const ATTRIBUTE: &str = "_stealpool_bridge";
-
 impl Bridge {
     /// The bridge of `event_loop`, made on first use.
     pub(crate) fn of<'py>(event_loop: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Bridge>> {
         let py = event_loop.py();
-        if let Some(existing) = event_loop.getattr_opt(intern!(py, ATTRIBUTE))? {
+        if let Some(existing) = event_loop.getattr_opt(names(py).bridge_attribute.bind(py))? {
             if let Ok(bridge) = existing.cast_into::<Bridge>() {
                 if bridge.get().fork_generation == fork::generation() {
                     return Ok(bridge);
@@ -78,7 +75,7 @@ impl Bridge {
             },
         )?;
         event_loop
-            .setattr(intern!(py, ATTRIBUTE), &bridge)
+            .setattr(names(py).bridge_attribute.bind(py), &bridge)
             .map_err(|_| {
                 PyRuntimeError::new_err(format!(
                     "stealpool cannot attach its completion bridge to {}",
@@ -105,10 +102,12 @@ impl Bridge {
         let bridge = slf.get();
         let scheduled = match bridge.event_loop.bind(py).upgrade() {
             // Python code that writes to the loop's self-pipe, releasing the GIL.
-            Some(event_loop) => {
-                guarded_call::call_method(&event_loop, intern!(py, "call_soon_threadsafe"), (slf,))
-                    .is_ok()
-            }
+            Some(event_loop) => guarded_call::call_method(
+                &event_loop,
+                names(py).call_soon_threadsafe.bind(py),
+                (slf,),
+            )
+            .is_ok(),
             None => false,
         };
         if !scheduled {
@@ -160,7 +159,7 @@ fn resolve(py: Python<'_>, completion: Completion) {
     let future = completion.future.bind(py);
     // Cancelled while the task ran (or before): the outcome is discarded quietly.
     match future
-        .call_method0(intern!(py, "done"))
+        .call_method0(names(py).done.bind(py))
         .and_then(|done| done.is_truthy())
     {
         Ok(false) => {}
@@ -168,9 +167,9 @@ fn resolve(py: Python<'_>, completion: Completion) {
         Err(error) => return error.write_unraisable(py, Some(future)),
     }
     let resolved = match completion.outcome {
-        Outcome::Value(value) => future.call_method1(intern!(py, "set_result"), (value,)),
+        Outcome::Value(value) => future.call_method1(names(py).set_result.bind(py), (value,)),
         Outcome::Error(error) => set_exception(future, error),
-        Outcome::Cancel => future.call_method0(intern!(py, "cancel")),
+        Outcome::Cancel => future.call_method0(names(py).cancel.bind(py)),
     };
     if let Err(error) = resolved {
         error.write_unraisable(py, Some(future));
@@ -181,10 +180,10 @@ fn resolve(py: Python<'_>, completion: Completion) {
 /// `TimeoutError` and `InvalidStateError` into asyncio's; so does the bridge,
 /// with the very function asyncio uses (should it fail, the error stays as it is).
 fn as_asyncio_error(py: Python<'_>, error: Py<PyAny>) -> Py<PyAny> {
-    static CONVERT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    CONVERT
-        .import(py, "asyncio.futures", "_convert_future_exc")
-        .and_then(|convert| convert.call1((error.clone_ref(py),)))
+    names(py)
+        .convert_future_exc
+        .bind(py)
+        .call1((error.clone_ref(py),))
         .map_or(error, Bound::unbind)
 }
 
@@ -193,7 +192,7 @@ fn as_asyncio_error(py: Python<'_>, error: Py<PyAny>) -> Py<PyAny> {
 fn set_exception<'py>(future: &Bound<'py, PyAny>, error: Py<PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = future.py();
     let error = as_asyncio_error(py, error);
-    match future.call_method1(intern!(py, "set_exception"), (error.clone_ref(py),)) {
+    match future.call_method1(names(py).set_exception.bind(py), (error.clone_ref(py),)) {
         Ok(done) => Ok(done),
         Err(refused) => {
             let replacement = PyRuntimeError::new_err(format!(
@@ -203,9 +202,9 @@ fn set_exception<'py>(future: &Bound<'py, PyAny>, error: Py<PyAny>) -> PyResult<
             let replacement = replacement.into_value(py);
             replacement
                 .bind(py)
-                .setattr(intern!(py, "__cause__"), error)?;
+                .setattr(names(py).cause.bind(py), error)?;
             drop(refused);
-            future.call_method1(intern!(py, "set_exception"), (replacement,))
+            future.call_method1(names(py).set_exception.bind(py), (replacement,))
         }
     }
 }

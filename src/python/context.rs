@@ -5,11 +5,11 @@
 #[cfg(not(feature = "abi3"))]
 use pyo3::ffi;
 use pyo3::prelude::*;
-#[cfg(feature = "abi3")]
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
 
 use super::guarded_call;
+#[cfg(feature = "abi3")]
+use super::names::names;
 
 /// A copy of the calling thread's current context, as `contextvars.copy_context()`.
 pub(crate) fn copy_current(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
@@ -18,10 +18,7 @@ pub(crate) fn copy_current(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     return unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyContext_CopyCurrent()) };
     #[cfg(feature = "abi3")]
     {
-        static COPY_CONTEXT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-        COPY_CONTEXT
-            .import(py, "contextvars", "copy_context")?
-            .call0()
+        names(py).copy_context.bind(py).call0()
     }
 }
 
@@ -47,7 +44,7 @@ pub(crate) fn run_in<'py>(
     #[cfg(feature = "abi3")]
     {
         let run_args: Vec<Bound<'py, PyAny>> = std::iter::once(func.clone()).chain(args).collect();
-        let run = context.getattr(pyo3::intern!(context.py(), "run"))?;
+        let run = context.getattr(names(context.py()).run.bind(context.py()))?;
         guarded_call::call(&run, &PyTuple::new(context.py(), run_args)?, kwargs)
     }
 }

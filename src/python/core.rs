@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
 use super::bridge::Bridge;
@@ -16,6 +15,7 @@ use super::context;
 use super::exit::interpreter_exiting;
 use super::fast_future;
 use super::jobs::{broken_thread_pool, AsyncJob, SyncJob};
+use super::names::names;
 use super::tracker::Tracker;
 use super::wait::wait_releasing_gil;
 use super::worker_main::{python_worker_main, WorkerHooks};
@@ -30,6 +30,9 @@ pub struct Core {
     /// `shutdown` was called (a broken pool is closed too, but not shut down).
     shutdown_called: AtomicBool,
     bridged: Arc<AtomicU64>,
+    /// What `submit` returns: `stealpool._future.Future`, handed over by the
+    /// Python package (that module imports this one).
+    future_class: Py<PyType>,
 }
 
 /// Why a pool whose initializer failed is broken: the stdlib's words.
@@ -43,11 +46,6 @@ pub(crate) fn break_pool(broken: &OnceLock<String>, reason: String, drained: Vec
     for task in drained {
         task.abandon(Abandoned::Broken(reason));
     }
-}
-
-fn future_class(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
-    static FUTURE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-    FUTURE.import(py, "stealpool._future", "Future")
 }
 
 /// Seconds to wait before retiring an idle worker; `None` (never) for no
@@ -67,7 +65,7 @@ impl Core {
     /// `on_worker_start(handle)`, then `initialize() -> bool` (false: the
     /// pool is broken) and `on_worker_exit()` run on every new worker.
     #[new]
-    #[pyo3(signature = (max_workers, thread_name_prefix, idle_timeout, on_worker_start, initialize, on_worker_exit, stack_size=0))]
+    #[pyo3(signature = (max_workers, thread_name_prefix, idle_timeout, on_worker_start, initialize, on_worker_exit, future_class, stack_size=0))]
     #[allow(clippy::too_many_arguments)] // one per argument of the Python call
     fn new(
         max_workers: usize,
@@ -76,6 +74,7 @@ impl Core {
         on_worker_start: Py<PyAny>,
         initialize: Option<Py<PyAny>>,
         on_worker_exit: Py<PyAny>,
+        future_class: Py<PyType>,
         stack_size: usize,
     ) -> PyResult<Self> {
         let config = PoolConfig {
@@ -102,6 +101,7 @@ impl Core {
             broken,
             shutdown_called: AtomicBool::new(false),
             bridged: Arc::new(AtomicU64::new(0)),
+            future_class,
         })
     }
 
@@ -121,7 +121,7 @@ impl Core {
         tracker: Option<&Bound<'py, Tracker>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         self.check_accepting(py)?;
-        let future = future_class(py)?.call0()?;
+        let future = self.future_class.bind(py).call0()?;
         fast_future::prepare(&future)?;
         let job = SyncJob {
             future: future.clone().unbind(),
@@ -159,7 +159,7 @@ impl Core {
         } else {
             None
         };
-        let future = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
+        let future = event_loop.call_method0(names(py).create_future.bind(py))?;
         let job = AsyncJob {
             future: future.clone().unbind(),
             bridge: bridge.unbind(),

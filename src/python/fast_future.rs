@@ -13,6 +13,9 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString};
 
+#[cfg(feature = "abi3")]
+use super::names::names;
+
 /// The stdlib's state constants and the attribute names written here, made
 /// once at import: creating an interned string on first use may release the
 /// GIL, which must never happen between the lock check and the writes.
@@ -71,7 +74,7 @@ fn instance_dict<'py>(future: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>
     // The stable ABI has PyObject_GenericGetDict only from 3.10 on; the
     // `__dict__` descriptor of a Python class makes the dict the same way.
     #[cfg(feature = "abi3")]
-    let dict = future.getattr(pyo3::intern!(py, "__dict__"))?;
+    let dict = future.getattr(names(py).instance_dict.bind(py))?;
     Ok(dict.cast_into::<PyDict>()?)
 }
 

@@ -7,24 +7,21 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::PyType;
 
 use super::bridge::{Bridge, Outcome};
 use super::call::Call;
 use super::fast_future;
 use super::guarded_call;
+use super::names::names;
 use super::tracker::InFlightGuard;
 use crate::scheduler::{Abandoned, Job};
 
 pub(crate) fn broken_thread_pool(py: Python<'_>, reason: &str) -> PyErr {
-    static BROKEN_THREAD_POOL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-    match BROKEN_THREAD_POOL.import(py, "concurrent.futures.thread", "BrokenThreadPool") {
-        Ok(class) => PyErr::from_type(class.clone(), reason.to_owned()),
-        Err(error) => error,
-    }
+    PyErr::from_type(
+        names(py).broken_thread_pool.bind(py).clone(),
+        reason.to_owned(),
+    )
 }
 
 pub(crate) struct SyncJob {
@@ -46,7 +43,7 @@ impl Job for SyncJob {
                 // As the stdlib's _WorkItem: a future cancelled while queued never runs.
                 match guarded_call::call_method(
                     future,
-                    intern!(py, "set_running_or_notify_cancel"),
+                    names(py).set_running_or_notify_cancel.bind(py),
                     (),
                 )
                 .and_then(|running| running.is_truthy())
@@ -64,9 +61,11 @@ impl Job for SyncJob {
             }
             // Resolving runs the future's callbacks: user code.
             let resolved = match outcome {
-                Ok(value) => guarded_call::call_method(future, intern!(py, "set_result"), (value,)),
+                Ok(value) => {
+                    guarded_call::call_method(future, names(py).set_result.bind(py), (value,))
+                }
                 Err(error) => {
-                    guarded_call::call_method(future, intern!(py, "set_exception"), (error,))
+                    guarded_call::call_method(future, names(py).set_exception.bind(py), (error,))
                 }
             };
             if let Err(error) = resolved {
@@ -80,11 +79,11 @@ impl Job for SyncJob {
             let future = self.future.bind(py);
             let abandoned = match why {
                 Abandoned::Cancelled => {
-                    guarded_call::call_method(future, intern!(py, "cancel"), ())
+                    guarded_call::call_method(future, names(py).cancel.bind(py), ())
                 }
                 Abandoned::Broken(reason) => guarded_call::call_method(
                     future,
-                    intern!(py, "set_exception"),
+                    names(py).set_exception.bind(py),
                     (broken_thread_pool(py, reason).into_value(py),),
                 ),
             };
@@ -118,7 +117,7 @@ impl Job for AsyncJob {
             // future's state; it is resolved on its loop's thread alone.
             match future
                 .bind(py)
-                .call_method0(intern!(py, "done"))
+                .call_method0(names(py).done.bind(py))
                 .and_then(|done| done.is_truthy())
             {
                 Ok(false) => {}

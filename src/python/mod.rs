@@ -10,6 +10,7 @@ mod fork;
 mod future_condition;
 mod guarded_call;
 mod jobs;
+mod names;
 mod places;
 #[cfg(feature = "test-helpers")]
 mod test_helpers;
@@ -22,6 +23,7 @@ use pyo3::prelude::*;
 
 #[pymodule(gil_used = false)]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    names::init(module.py())?;
     fast_future::init(module.py())?;
     module.add_class::<core::Core>()?;
     module.add_class::<future_condition::FutureCondition>()?;

@@ -6,7 +6,6 @@ use std::mem::ManuallyDrop;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -88,7 +87,7 @@ pub(crate) fn python_worker_main(hooks: WorkerHooks) -> ThreadMain {
 }
 
 fn serve(py: Python<'_>, worker: &WorkerContext) {
-    let switch_interval = switch_interval(py);
+    let offer_interval = 2 * switch_interval(py);
     let mut holding_since = Instant::now();
     loop {
         // Take queued work without giving up the GIL; detach only to wait.
@@ -103,10 +102,16 @@ fn serve(py: Python<'_>, worker: &WorkerContext) {
             },
         };
         worker.run(task);
-        if holding_since.elapsed() >= switch_interval {
+        if holding_since.elapsed() >= offer_interval {
             // Tasks that run no bytecode (C functions) never reach the
-            // interpreter's own switch check: offer the GIL as it would, so
-            // other threads, and signal handlers, wait one interval at most.
+            // interpreter's own switch check, so the worker offers the GIL
+            // itself. Every offer counts as a switch, and a waiting thread
+            // asks for the GIL only after a whole interval with no switch:
+            // offering once per interval would keep it from ever asking, and
+            // the releasing thread would win every race to take the GIL back.
+            // Offered every two intervals, a waiter's request is seen (by the
+            // interpreter in the next task, or by this offer, which then
+            // hands the GIL over), and nothing waits more than three.
             py.detach(|| ());
             holding_since = Instant::now();
         }
@@ -115,8 +120,8 @@ fn serve(py: Python<'_>, worker: &WorkerContext) {
 
 /// `sys.getswitchinterval()`, read when the worker starts.
 fn switch_interval(py: Python<'_>) -> Duration {
-    py.import(intern!(py, "sys"))
-        .and_then(|sys| sys.call_method0(intern!(py, "getswitchinterval")))
+    py.import("sys")
+        .and_then(|sys| sys.call_method0("getswitchinterval"))
         .and_then(|seconds| seconds.extract::<f64>())
         .ok()
         .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())

@@ -123,16 +123,6 @@ def run_patched(log: Path) -> int:
     return 0 if result.wasSuccessful() and proven else 1
 
 
-# Not run, with the reason; each is an open defect of stealpool (issue 8),
-# to be removed from here once fixed.
-KNOWN_HANGS: dict[str, str] = {
-    "test.test_concurrent_futures.test_thread_pool.ThreadPoolExecutorTest.test_hang_global_shutdown_lock": (
-        "a worker resubmitting itself forever starves a new thread of the GIL while the main thread "
-        "forks: the test hangs (it passed with the scheduler as of the trust issue's first commit)"
-    ),
-}
-
-
 def selected_tests() -> Iterator[unittest.TestCase]:
     loader = unittest.TestLoader()
     for module, wanted in SUITES:
@@ -140,18 +130,7 @@ def selected_tests() -> Iterator[unittest.TestCase]:
             test_id = test.id()
             if not wanted(test_id):
                 continue
-            if test_id in KNOWN_HANGS:
-                skip(test, KNOWN_HANGS[test_id])
             yield test
-
-
-def skip(test: unittest.TestCase, why: str) -> None:
-    def skipped() -> None:
-        pass
-
-    skipped.__unittest_skip__ = True  # type: ignore[attr-defined]
-    skipped.__unittest_skip_why__ = why  # type: ignore[attr-defined]
-    setattr(test, test._testMethodName, skipped)
 
 
 def flatten(suite: unittest.TestSuite) -> Iterator[unittest.TestCase]:

@@ -14,7 +14,6 @@ traceback on stderr.
 from __future__ import annotations
 
 import concurrent.futures
-import os
 import re
 import signal
 import sys
@@ -296,11 +295,6 @@ out("main done")
 CRASH_MARKERS = ("Fatal Python error", "panicked", "FATAL", "Segmentation fault", "Aborted")
 
 
-@pytest.mark.skipif(
-    os.environ.get("STEALPOOL_RELEASE_WHEEL") == "1",
-    reason="open defect (issue 8): in the zig-linked release wheels, the parked-worker guard "
-    "against pthread_exit does not hold and the process ends with SIGSEGV; source builds pass",
-)
 @pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
 def test_a_signal_during_the_exit_join_exits_like_the_stdlib(sizes, run_python, signal_name):
     def last_line(text: str) -> str:
