@@ -26,11 +26,14 @@ PRELUDE = """
 import gc, os, signal, sys, threading, time
 
 IMPL = sys.argv[1]
-if IMPL == "stealpool":
+if IMPL.startswith("stealpool"):
     import stealpool
 
+    # "stealpool max_queued": each task then runs inside a PlacedCall.
+    MAX_QUEUED = 1000 if IMPL == "stealpool max_queued" else None
+
     def make_pool(max_workers, idle_timeout=10.0):
-        return stealpool.ThreadPoolExecutor(max_workers, idle_timeout=idle_timeout)
+        return stealpool.ThreadPoolExecutor(max_workers, idle_timeout=idle_timeout, max_queued=MAX_QUEUED)
 else:
     import concurrent.futures
 
@@ -295,8 +298,9 @@ out("main done")
 CRASH_MARKERS = ("Fatal Python error", "panicked", "FATAL", "Segmentation fault", "Aborted")
 
 
+@pytest.mark.parametrize("impl", ["stealpool", "stealpool max_queued"])
 @pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
-def test_a_signal_during_the_exit_join_exits_like_the_stdlib(sizes, run_python, signal_name):
+def test_a_signal_during_the_exit_join_exits_like_the_stdlib(sizes, run_python, signal_name, impl):
     def last_line(text: str) -> str:
         return text.strip().splitlines()[-1] if text.strip() else ""
 
@@ -304,7 +308,7 @@ def test_a_signal_during_the_exit_join_exits_like_the_stdlib(sizes, run_python, 
     expected_error = {"SIGINT": "KeyboardInterrupt", "SIGTERM": "SystemExit: 3"}[signal_name]
     assert expected_error in last_line(reference.stderr), reference.stderr[-2000:]
     for _ in range(max(2, sizes.exit_repeats // 3)):
-        run = run_python(SIGNAL_DURING_EXIT, timeout=60, argv=["stealpool", signal_name])
+        run = run_python(SIGNAL_DURING_EXIT, timeout=60, argv=[impl, signal_name])
         assert run.returncode == reference.returncode, run.stderr[-3000:]
         assert last_line(run.stderr) == last_line(reference.stderr), run.stderr[-3000:]
         assert not [marker for marker in CRASH_MARKERS if marker in run.stderr], run.stderr[-3000:]
