@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import subprocess
 import sys
 import threading
 import time
 from typing import Callable
 
-from .context import SAMPLE_TIMEOUT_S, BenchContext, BenchHang
-from .memory import peak_rss_bytes
+from .context import BenchContext
+from .memory import peak_rss_bytes, probe_in_child
 from .peers import noop
 from .results import HIGHER_IS_BETTER, LOWER_IS_BETTER, STEALPOOL, Row, make_row, median
 
@@ -72,14 +71,7 @@ def produce(peer: str, tasks: int, bound: int, task: Callable[[], None]) -> floa
 
 
 def probe(peer: str, tasks: int, consumer: str) -> dict[str, float]:
-    command = [sys.executable, "-m", "stealpool.bench.backpressure", peer, str(tasks), str(BOUND), consumer]
-    try:
-        finished = subprocess.run(command, capture_output=True, text=True, timeout=SAMPLE_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        raise BenchHang(f"backpressure probe for {peer} did not finish within {SAMPLE_TIMEOUT_S:.0f}s") from None
-    if finished.returncode != 0:
-        raise RuntimeError(f"backpressure probe for {peer} failed (exit {finished.returncode}):\n{finished.stderr}")
-    result: dict[str, float] = json.loads(finished.stdout.strip().splitlines()[-1])
+    result: dict[str, float] = probe_in_child("stealpool.bench.backpressure", peer, str(tasks), str(BOUND), consumer)
     return result
 
 

@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 import threading
-from typing import Callable
+from typing import Any, Callable
 
 from .context import SAMPLE_TIMEOUT_S, BenchContext, BenchHang
 from .peers import SYNC_POOLS, noop
@@ -100,15 +100,21 @@ def measure(peer: str, tasks: int, workers: int) -> dict[str, object]:
 # The benchmark's side: one child per sample.
 
 
-def probe(peer: str, tasks: int, workers: int) -> dict[str, object]:
-    command = [sys.executable, "-m", "stealpool.bench.memory", peer, str(tasks), str(workers)]
+def probe_in_child(module: str, peer: str, *args: str) -> Any:
+    """Runs ``python -m module peer *args`` and returns the JSON its last line holds."""
+    command = [sys.executable, "-m", module, peer, *args]
+    what = f"{module.rsplit('.', 1)[-1]} probe for {peer}"
     try:
         finished = subprocess.run(command, capture_output=True, text=True, timeout=SAMPLE_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        raise BenchHang(f"memory probe for {peer} did not finish within {SAMPLE_TIMEOUT_S:.0f}s") from None
+        raise BenchHang(f"{what} did not finish within {SAMPLE_TIMEOUT_S:.0f}s") from None
     if finished.returncode != 0:
-        raise RuntimeError(f"memory probe for {peer} failed (exit {finished.returncode}):\n{finished.stderr}")
-    result: dict[str, object] = json.loads(finished.stdout.strip().splitlines()[-1])
+        raise RuntimeError(f"{what} failed (exit {finished.returncode}):\n{finished.stderr}")
+    return json.loads(finished.stdout.strip().splitlines()[-1])
+
+
+def probe(peer: str, tasks: int, workers: int) -> dict[str, object]:
+    result: dict[str, object] = probe_in_child("stealpool.bench.memory", peer, str(tasks), str(workers))
     return result
 
 
