@@ -111,12 +111,9 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     _room: Room | None = None  # with max_queued only
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
-        if current_worker.executor_ref is None:
-            room = self._room
-            if room is None:
-                # The common case, kept to one call: outside any worker, no bound.
-                return self._core.submit(fn, args, kwargs or None, self._tracker)
-            return self._submit_placed(room, None, fn, args, kwargs)
+        if self._room is None and current_worker.executor_ref is None:
+            # The common case, kept to one call: no bound, outside any worker.
+            return self._core.submit(fn, args, kwargs or None, self._tracker)
         return self._submit(None, fn, args, kwargs)
 
     submit.__doc__ = concurrent.futures.ThreadPoolExecutor.submit.__doc__
