@@ -42,7 +42,18 @@ def rss_bytes() -> int | None:
 
 
 def peak_rss_bytes() -> int | None:
-    """The process's peak resident set size so far; None where it is not known."""
+    """The process's peak resident set size so far; None where it is not known.
+
+    On Linux from the address space's own high-water mark (``VmHWM``):
+    ``ru_maxrss`` survives ``exec``, so in a probe child it would report the
+    bench process's size at the fork whenever that is larger."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         import resource
     except ImportError:
