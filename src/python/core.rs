@@ -16,14 +16,17 @@ use super::exit::interpreter_exiting;
 use super::fast_future;
 use super::jobs::{broken_thread_pool, AsyncJob, SyncJob};
 use super::names::names;
+use super::pools::{Pools, PoolsOfWorker};
 use super::tracker::Tracker;
 use super::wait::wait_releasing_gil;
 use super::worker_main::{python_worker_main, WorkerHooks};
-use crate::scheduler::{Abandoned, Pool, PoolConfig, SubmitError, Task, DEFAULT_STACK_SIZE};
+use crate::scheduler::{
+    Abandoned, Pool, PoolConfig, SubmitError, Task, DEFAULT_STACK_SIZE, MAX_WORKERS_LIMIT,
+};
 
 #[pyclass(frozen, module = "stealpool._core")]
 pub struct Core {
-    pool: Pool,
+    pools: Arc<Pools>,
     /// Why the pool can no longer run anything, once an initializer failed;
     /// shared with the workers, which find that out.
     broken: Arc<OnceLock<String>>,
@@ -68,6 +71,7 @@ impl Core {
     #[pyo3(signature = (max_workers, thread_name_prefix, idle_timeout, on_worker_start, initialize, on_worker_exit, future_class, stack_size=0))]
     #[allow(clippy::too_many_arguments)] // one per argument of the Python call
     fn new(
+        py: Python<'_>,
         max_workers: usize,
         thread_name_prefix: String,
         idle_timeout: Option<f64>,
@@ -81,6 +85,7 @@ impl Core {
             max_workers,
             idle_timeout: idle_timeout_from_seconds(idle_timeout)?,
             thread_name_prefix,
+            thread_serials: Default::default(),
             stack_size: if stack_size == 0 {
                 DEFAULT_STACK_SIZE
             } else {
@@ -88,16 +93,31 @@ impl Core {
             },
         };
         let broken = Arc::new(OnceLock::new());
+        let pools_of_worker = PoolsOfWorker::default();
         let hooks = WorkerHooks {
             on_start: on_worker_start,
             initialize,
             on_exit: on_worker_exit,
             broken: Arc::clone(&broken),
+            pools: Arc::clone(&pools_of_worker),
         };
-        let pool = Pool::new(config, python_worker_main(hooks))
-            .map_err(|error| PyValueError::new_err(error.to_string()))?;
+        let limited_by_caller_config = PoolConfig {
+            max_workers: MAX_WORKERS_LIMIT,
+            ..config.clone()
+        };
+        let to_value_error =
+            |error: crate::scheduler::ConfigError| PyValueError::new_err(error.to_string());
+        let bounded =
+            Pool::new(config, python_worker_main(hooks.clone_ref(py))).map_err(to_value_error)?;
+        let limited_by_caller = Pool::new(limited_by_caller_config, python_worker_main(hooks))
+            .map_err(to_value_error)?;
+        let pools = Arc::new(Pools {
+            bounded,
+            limited_by_caller,
+        });
+        let _ = pools_of_worker.set(Arc::downgrade(&pools));
         Ok(Core {
-            pool,
+            pools,
             broken,
             shutdown_called: AtomicBool::new(false),
             bridged: Arc::new(AtomicU64::new(0)),
@@ -107,7 +127,7 @@ impl Core {
 
     #[getter]
     fn max_workers(&self) -> usize {
-        self.pool.config().max_workers
+        self.pools.bounded.config().max_workers
     }
 
     /// Queues `func(*args, **kwargs)`; returns its `concurrent.futures.Future`.
@@ -133,14 +153,18 @@ impl Core {
             },
             _in_flight: tracker.map(|tracker| tracker.get().enter()),
         };
-        self.enqueue(py, Box::new(job))?;
+        self.enqueue(py, &self.pools.bounded, Box::new(job))?;
         Ok(future)
     }
 
     /// Queues `func(*args, **kwargs)` for `event_loop`; returns an asyncio
     /// future that the loop's bridge resolves. With `copy_context` the call
     /// runs in a copy of the caller's context (as `asyncio.to_thread`).
-    #[pyo3(signature = (event_loop, func, args, kwargs=None, copy_context=true, tracker=None))]
+    /// With `limited_by_caller` the call runs on the pool for calls whose
+    /// caller bounds their concurrency itself (anyio's limiter): it starts
+    /// at once, on a new thread if none is idle, even past `max_workers`
+    /// (see `pools.rs`).
+    #[pyo3(signature = (event_loop, func, args, kwargs=None, copy_context=true, tracker=None, *, limited_by_caller=false))]
     #[allow(clippy::too_many_arguments)] // one per argument of the Python call
     fn run<'py>(
         &self,
@@ -151,6 +175,7 @@ impl Core {
         kwargs: Option<Py<PyDict>>,
         copy_context: bool,
         tracker: Option<&Bound<'py, Tracker>>,
+        limited_by_caller: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         self.check_accepting(py)?;
         let bridge = Bridge::of(event_loop)?;
@@ -172,7 +197,12 @@ impl Core {
             bridged: Arc::clone(&self.bridged),
             _in_flight: tracker.map(|tracker| tracker.get().enter()),
         };
-        self.enqueue(py, Box::new(job))?;
+        let pool = if limited_by_caller {
+            &self.pools.limited_by_caller
+        } else {
+            &self.pools.bounded
+        };
+        self.enqueue(py, pool, Box::new(job))?;
         Ok(future)
     }
 
@@ -181,15 +211,15 @@ impl Core {
     #[pyo3(signature = (wait=true, cancel_futures=false))]
     fn shutdown(&self, py: Python<'_>, wait: bool, cancel_futures: bool) -> PyResult<()> {
         self.shutdown_called.store(true, Ordering::SeqCst);
-        self.pool.shutdown();
+        self.pools.shutdown();
         if cancel_futures {
-            for task in self.pool.drain() {
+            for task in self.pools.drain() {
                 task.abandon(Abandoned::Cancelled);
             }
         }
         if wait {
-            let pool = &self.pool;
-            wait_releasing_gil(py, |slice| pool.wait_for_workers(Some(slice)))?;
+            let pools = &self.pools;
+            wait_releasing_gil(py, |slice| pools.wait_for_workers(Some(slice)))?;
         }
         Ok(())
     }
@@ -198,7 +228,7 @@ impl Core {
     /// broken in its parent): queued work and later submissions fail with
     /// `BrokenThreadPool(reason)`.
     fn break_pool(&self, reason: String) {
-        break_pool(&self.broken, reason, self.pool.shut_down_and_drain());
+        break_pool(&self.broken, reason, self.pools.shut_down_and_drain());
     }
 
     #[getter]
@@ -212,7 +242,7 @@ impl Core {
     }
 
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let stats = self.pool.stats();
+        let stats = self.pools.stats();
         let snapshot = PyDict::new(py);
         snapshot.set_item("workers", stats.workers)?;
         snapshot.set_item("idle", stats.idle)?;
@@ -230,7 +260,7 @@ impl Core {
 
 impl Core {
     fn check_accepting(&self, py: Python<'_>) -> PyResult<()> {
-        if self.broken.get().is_some() || interpreter_exiting() || self.pool.is_shut_down() {
+        if self.broken.get().is_some() || interpreter_exiting() || self.pools.is_shut_down() {
             return Err(self.refusal(py));
         }
         Ok(())
@@ -253,8 +283,8 @@ impl Core {
     /// Queues `task`. When the pool starts a thread for it, waits (without
     /// the GIL) until that thread is registered, as `Thread.start` does, so
     /// `_threads` counts it once `submit` returns.
-    fn enqueue(&self, py: Python<'_>, task: Task) -> PyResult<()> {
-        match self.pool.submit(task) {
+    fn enqueue(&self, py: Python<'_>, pool: &Pool, task: Task) -> PyResult<()> {
+        match pool.submit(task) {
             Ok(None) => Ok(()),
             Ok(Some(started)) => {
                 py.detach(|| started.wait_started(None));

@@ -15,7 +15,7 @@ use super::fast_future;
 use super::guarded_call;
 use super::names::names;
 use super::tracker::InFlightGuard;
-use crate::scheduler::{Abandoned, Job};
+use crate::scheduler::{Abandoned, Job, Release};
 
 pub(crate) fn broken_thread_pool(py: Python<'_>, reason: &str) -> PyErr {
     PyErr::from_type(
@@ -31,7 +31,10 @@ pub(crate) struct SyncJob {
 }
 
 impl Job for SyncJob {
-    fn run(self: Box<Self>) {
+    // The worker is released after the future is resolved, as the stdlib's
+    // worker counts itself idle only then: resolving runs the future's
+    // done-callbacks, user code that a promised task must not wait behind.
+    fn run(self: Box<Self>, _release: &Release<'_>) {
         Python::attach(|py| {
             let SyncJob {
                 future,
@@ -104,7 +107,7 @@ pub(crate) struct AsyncJob {
 }
 
 impl Job for AsyncJob {
-    fn run(self: Box<Self>) {
+    fn run(self: Box<Self>, release: &Release<'_>) {
         Python::attach(|py| {
             let AsyncJob {
                 future,
@@ -131,6 +134,9 @@ impl Job for AsyncJob {
             };
             drop(running);
             bridged.fetch_add(1, Ordering::Relaxed);
+            // The bridge runs no user code here; the loop it wakes may
+            // submit the next call at once, and should find this worker free.
+            release.worker();
             Bridge::complete(bridge.bind(py), future, outcome);
         })
     }

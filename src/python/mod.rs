@@ -12,6 +12,7 @@ mod guarded_call;
 mod jobs;
 mod names;
 mod places;
+mod pools;
 #[cfg(feature = "test-helpers")]
 mod test_helpers;
 mod tracker;

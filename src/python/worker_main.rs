@@ -3,7 +3,7 @@
 //! tasks), detached only while it spins or parks waiting for work.
 
 use std::mem::ManuallyDrop;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
@@ -11,6 +11,7 @@ use pyo3::types::PyTuple;
 
 use super::core::{break_pool, BROKEN_BY_INITIALIZER};
 use super::guarded_call;
+use super::pools::PoolsOfWorker;
 use super::worker_thread::PyWorkerHandle;
 use crate::scheduler::{ThreadMain, WorkerContext};
 
@@ -27,6 +28,30 @@ pub(crate) struct WorkerHooks {
     pub on_exit: Py<PyAny>,
     /// The pool's broken state, shared with its `Core`.
     pub broken: Arc<OnceLock<String>>,
+    /// Both pools of the executor, which a failed initializer breaks.
+    pub pools: PoolsOfWorker,
+}
+
+impl WorkerHooks {
+    pub fn clone_ref(&self, py: Python<'_>) -> WorkerHooks {
+        WorkerHooks {
+            on_start: self.on_start.clone_ref(py),
+            initialize: self.initialize.as_ref().map(|hook| hook.clone_ref(py)),
+            on_exit: self.on_exit.clone_ref(py),
+            broken: Arc::clone(&self.broken),
+            pools: Arc::clone(&self.pools),
+        }
+    }
+
+    /// The executor can run nothing more: shut both its pools down and fail
+    /// what they hold (this worker's own pool alone once the executor is gone).
+    fn break_every_pool(&self, worker: &WorkerContext) {
+        let drained = match self.pools.get().and_then(Weak::upgrade) {
+            Some(pools) => pools.shut_down_and_drain(),
+            None => worker.shut_down_and_drain(),
+        };
+        break_pool(&self.broken, BROKEN_BY_INITIALIZER.to_owned(), drained);
+    }
 }
 
 /// Python objects a worker thread may be the last to hold, after it has left
@@ -70,11 +95,7 @@ pub(crate) fn python_worker_main(hooks: WorkerHooks) -> ThreadMain {
             };
             match ready {
                 Ok(true) => serve(py, worker),
-                Ok(false) => break_pool(
-                    &hooks.broken,
-                    BROKEN_BY_INITIALIZER.to_owned(),
-                    worker.shut_down_and_drain(),
-                ),
+                Ok(false) => hooks.break_every_pool(worker),
                 Err(error) => error.write_unraisable(py, None),
             }
             if let Err(error) =

@@ -9,11 +9,34 @@ pub enum Abandoned<'a> {
     Broken(&'a str),
 }
 
+/// Handed to a running job so it can give its worker back before it
+/// publishes its outcome. Whoever that outcome wakes (an event loop awaiting
+/// the call) may submit its next call at once; had the worker still counted
+/// as busy then, that submission would have started a thread for nothing,
+/// and strictly sequential calls would spread over several threads. The
+/// scheduler releases the worker after the job in any case; only the first
+/// release counts.
+pub struct Release<'a>(&'a dyn Fn());
+
+impl<'a> Release<'a> {
+    pub fn new(release: &'a dyn Fn()) -> Self {
+        Release(release)
+    }
+
+    /// The job needs the worker no longer: it may be counted as searching
+    /// (and promised the next task) while the job finishes publishing.
+    /// Call it only where no user code runs after it, so that a promised
+    /// task waits for no more than the publishing itself.
+    pub fn worker(&self) {
+        (self.0)()
+    }
+}
+
 /// A queued piece of work. The scheduler either runs it once or, when it is
 /// drained without running (`shutdown(cancel_futures=True)`, a broken pool),
 /// tells it why through `abandon`, so its owner can report that.
 pub trait Job: Send + 'static {
-    fn run(self: Box<Self>);
+    fn run(self: Box<Self>, release: &Release<'_>);
 
     fn abandon(self: Box<Self>, _why: Abandoned<'_>) {}
 }
@@ -24,7 +47,7 @@ pub type Task = Box<dyn Job>;
 pub struct FnJob<F>(pub F);
 
 impl<F: FnOnce() + Send + 'static> Job for FnJob<F> {
-    fn run(self: Box<Self>) {
+    fn run(self: Box<Self>, _release: &Release<'_>) {
         (self.0)()
     }
 }

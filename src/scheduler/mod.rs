@@ -8,6 +8,8 @@ pub mod fork;
 pub mod protocol;
 pub mod sleep;
 
+pub use sleep::MAX_WORKERS_LIMIT;
+
 #[cfg(not(loom))]
 mod job;
 #[cfg(not(loom))]
@@ -18,7 +20,7 @@ mod stats;
 mod worker_handle;
 
 #[cfg(not(loom))]
-pub use job::{task, Abandoned, FnJob, Job, Task};
+pub use job::{task, Abandoned, FnJob, Job, Release, Task};
 #[cfg(not(loom))]
 pub use pool::{
     shut_down_every_pool, wait_for_every_pool, ConfigError, Pool, PoolConfig, SubmitError,

@@ -10,7 +10,7 @@
 //! detach only while it waits; it drives the worker through
 //! [`WorkerContext`].
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
 
 use super::fork;
-use super::job::Task;
+use super::job::{Release, Task};
 use super::protocol::{Protocol, Queues, Waited};
 use super::sleep::MAX_WORKERS_LIMIT;
 use super::stats::{Counters, Stats};
@@ -39,6 +39,9 @@ pub struct PoolConfig {
     pub idle_timeout: Option<Duration>,
     /// Workers are named `{thread_name_prefix}_{n}`.
     pub thread_name_prefix: String,
+    /// Where `n` comes from: pools that serve one executor share it, so
+    /// that no two of its threads get the same name.
+    pub thread_serials: Arc<AtomicU64>,
     pub stack_size: usize,
 }
 
@@ -134,7 +137,6 @@ struct Shared {
     counters: Counters,
     live: Mutex<Vec<Arc<WorkerHandle>>>,
     all_exited: Condvar,
-    next_serial: AtomicU64,
     thread_main: ThreadMain,
 }
 
@@ -159,7 +161,6 @@ impl Pool {
             counters: Counters::default(),
             live: Mutex::new(Vec::new()),
             all_exited: Condvar::new(),
-            next_serial: AtomicU64::new(0),
             thread_main,
             config,
         });
@@ -390,7 +391,7 @@ fn os_thread_name(name: &str) -> String {
 
 /// Starts the thread for a worker the protocol has counted in.
 fn spawn_worker(shared: &Arc<Shared>) -> io::Result<Arc<WorkerHandle>> {
-    let serial = shared.next_serial.fetch_add(1, Ordering::Relaxed);
+    let serial = shared.config.thread_serials.fetch_add(1, Ordering::Relaxed);
     let name = format!("{}_{}", shared.config.thread_name_prefix, serial);
     let handle = Arc::new(WorkerHandle::new(serial, name));
     let deque = Deque::new_fifo();
@@ -531,10 +532,23 @@ impl WorkerContext {
     /// Runs one task found by `next_task_now` or `wait_for_task`. A panic is
     /// contained here, so the worker survives it.
     pub fn run(&self, task: Task) {
-        let counters = &self.shared.counters;
-        if catch_unwind(AssertUnwindSafe(|| task.run())).is_err() {
-            Counters::bump(&counters.panicked);
+        let released = Cell::new(false);
+        let release_worker = || {
+            if !released.replace(true) {
+                self.finish_running();
+            }
+        };
+        let release = Release::new(&release_worker);
+        if catch_unwind(AssertUnwindSafe(|| task.run(&release))).is_err() {
+            Counters::bump(&self.shared.counters.panicked);
         }
+        release_worker();
+    }
+
+    /// The worker's task no longer needs it: counted as done, and the
+    /// worker as searching again, in the protocol as in `stats()`.
+    fn finish_running(&self) {
+        let counters = &self.shared.counters;
         counters.running.fetch_sub(1, Ordering::Relaxed);
         Counters::bump(&counters.completed);
         self.shared.protocol.finished_task();

@@ -41,3 +41,21 @@ pub struct Stats {
     /// Tasks whose run panicked in Rust (the worker survived).
     pub panicked: u64,
 }
+
+impl std::ops::Add for Stats {
+    type Output = Stats;
+
+    fn add(self, other: Stats) -> Stats {
+        Stats {
+            workers: self.workers + other.workers,
+            idle: self.idle + other.idle,
+            queued: self.queued + other.queued,
+            running: self.running + other.running,
+            completed: self.completed + other.completed,
+            stolen: self.stolen + other.stolen,
+            spawned: self.spawned + other.spawned,
+            retired: self.retired + other.retired,
+            panicked: self.panicked + other.panicked,
+        }
+    }
+}

@@ -23,6 +23,14 @@ struct Model {
     done: AtomicUsize,
     /// How many of the next workers end before serving (a failed initializer).
     failing_starts: AtomicUsize,
+    /// Workers ever started.
+    started: AtomicUsize,
+    /// Tasks run by any worker but the first one started.
+    done_by_later_workers: AtomicUsize,
+    /// Whether a worker counts itself as searching before it publishes the
+    /// task's outcome (`done`), as a job resolved through the asyncio bridge
+    /// does, rather than after.
+    released_before_publishing: bool,
     threads: Mutex<Vec<thread::JoinHandle<()>>>,
 }
 
@@ -55,8 +63,9 @@ impl Queues for ModelQueues {
     }
 
     fn start_worker(&self) -> io::Result<()> {
+        let first = self.0.started.fetch_add(1, Ordering::SeqCst) == 0;
         let queues = self.clone();
-        let worker = thread::spawn(move || queues.work());
+        let worker = thread::spawn(move || queues.work(first));
         self.0.threads.lock().unwrap().push(worker);
         Ok(())
     }
@@ -64,11 +73,22 @@ impl Queues for ModelQueues {
 
 impl ModelQueues {
     fn new(max_workers: usize, idle_timeout: Option<Duration>) -> ModelQueues {
+        Self::with_release_order(max_workers, idle_timeout, false)
+    }
+
+    fn with_release_order(
+        max_workers: usize,
+        idle_timeout: Option<Duration>,
+        released_before_publishing: bool,
+    ) -> ModelQueues {
         ModelQueues(Arc::new(Model {
             protocol: Protocol::new(max_workers, idle_timeout),
             queued: AtomicUsize::new(0),
             done: AtomicUsize::new(0),
             failing_starts: AtomicUsize::new(0),
+            started: AtomicUsize::new(0),
+            done_by_later_workers: AtomicUsize::new(0),
+            released_before_publishing,
             threads: Mutex::new(Vec::new()),
         }))
     }
@@ -79,7 +99,7 @@ impl ModelQueues {
 
     /// The worker body, as the Python layer's: take work without waiting,
     /// wait only when there is none, run, repeat.
-    fn work(&self) {
+    fn work(&self, first: bool) {
         let protocol = self.protocol();
         let failing = self
             .0
@@ -98,8 +118,16 @@ impl ModelQueues {
                     Waited::Retired | Waited::ShutDown => return,
                 }
             }
-            self.0.done.fetch_add(1, Ordering::SeqCst);
-            protocol.finished_task();
+            if !first {
+                self.0.done_by_later_workers.fetch_add(1, Ordering::SeqCst);
+            }
+            if self.0.released_before_publishing {
+                protocol.finished_task();
+                self.0.done.fetch_add(1, Ordering::SeqCst);
+            } else {
+                self.0.done.fetch_add(1, Ordering::SeqCst);
+                protocol.finished_task();
+            }
         }
     }
 
@@ -250,5 +278,44 @@ fn a_submission_racing_close_is_refused_or_run() {
         queues.protocol().close();
         let admitted = racing.join().unwrap();
         assert_eq!(queues.close_and_count(), usize::from(admitted));
+    });
+}
+
+fn wait_until_done(queues: &ModelQueues, count: usize) {
+    while queues.0.done.load(Ordering::SeqCst) < count {
+        thread::yield_now();
+    }
+}
+
+/// A worker that counts itself free before publishing its outcome: whoever
+/// the outcome wakes and submits again finds it (searching or asleep), so
+/// strictly sequential calls all run on the first thread, and nothing is
+/// stranded. (A second thread may still start when the worker takes the
+/// new task between its push and the submitter's look at the counts, an
+/// old and harmless race: that thread then finds nothing to run.)
+#[test]
+fn releasing_before_publishing_reuses_the_worker_and_strands_nothing() {
+    model(3, || {
+        let queues = ModelQueues::with_release_order(2, None, true);
+        assert!(queues.submit());
+        wait_until_done(&queues, 1);
+        let next = spawn_submitter(&queues);
+        assert!(next.join().unwrap());
+        wait_until_done(&queues, 2);
+        assert_eq!(queues.0.done_by_later_workers.load(Ordering::SeqCst), 0);
+        assert_eq!(queues.close_and_count(), 2);
+    });
+}
+
+/// The same reordering against retirement (idle timeout zero) and a
+/// submission racing the worker's way back to its search.
+#[test]
+fn releasing_before_publishing_while_retiring_strands_nothing() {
+    model(3, || {
+        let queues = ModelQueues::with_release_order(1, Some(Duration::ZERO), true);
+        assert!(queues.submit());
+        let racing = spawn_submitter(&queues);
+        assert!(racing.join().unwrap());
+        assert_eq!(queues.close_and_count(), 2);
     });
 }

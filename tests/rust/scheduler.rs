@@ -6,7 +6,9 @@ use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use stealpool::scheduler::{task, Pool, PoolConfig, SubmitError, ThreadMain, WorkerContext};
+use stealpool::scheduler::{
+    task, Job, Pool, PoolConfig, Release, SubmitError, ThreadMain, WorkerContext,
+};
 
 fn plain_worker_loop() -> ThreadMain {
     Arc::new(|worker: &WorkerContext| {
@@ -22,6 +24,7 @@ fn pool(max_workers: usize, idle_timeout: Option<Duration>) -> Pool {
             max_workers,
             idle_timeout,
             thread_name_prefix: "test".into(),
+            thread_serials: Default::default(),
             stack_size: 1 << 20,
         },
         plain_worker_loop(),
@@ -247,6 +250,33 @@ fn many_submitting_threads_lose_nothing() {
         submitter.join().unwrap();
     }
     wait_until("all tasks", || count.load(Ordering::SeqCst) == 40_000);
+    pool.shutdown();
+    assert!(pool.wait_for_workers(Some(Duration::from_secs(30))));
+}
+
+/// A job that gives its worker back before it publishes its outcome, as the
+/// bridge to an event loop does.
+struct ReleasingJob(mpsc::Sender<()>);
+
+impl Job for ReleasingJob {
+    fn run(self: Box<Self>, release: &Release<'_>) {
+        release.worker();
+        self.0.send(()).unwrap();
+    }
+}
+
+/// Strictly sequential calls (each submitted once the previous one's outcome
+/// arrived) need one thread: the worker is free before the outcome is out.
+#[test]
+fn sequential_calls_that_release_their_worker_reuse_one_thread() {
+    let pool = pool(8, None);
+    let (done, outcome) = mpsc::channel();
+    for _ in 0..1000 {
+        pool.submit(Box::new(ReleasingJob(done.clone()))).unwrap();
+        outcome.recv().unwrap();
+    }
+    assert_eq!(pool.stats().spawned, 1);
+    assert_eq!(pool.stats().completed, 1000);
     pool.shutdown();
     assert!(pool.wait_for_workers(Some(Duration::from_secs(30))));
 }
