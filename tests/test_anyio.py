@@ -274,10 +274,12 @@ def test_no_anyio_token_is_left_on_the_worker_after_a_call(run):
         return "an anyio token was left behind"
 
     async def main():
-        stealpool.install(max_workers=1)
+        executor = stealpool.install(max_workers=1)
         served_by = await anyio.to_thread.run_sync(thread_name)
-        # The same single worker, now running a plain run_in_executor call.
-        return served_by, await asyncio.get_running_loop().run_in_executor(None, outside_anyio)
+        # The same worker (sequential calls reuse it), now running a call
+        # that does not come from anyio.
+        loop = asyncio.get_running_loop()
+        return served_by, await executor._core.run(loop, outside_anyio, (), limited_by_caller=True)
 
     served_by, then = run(main)
     assert served_by == then != ANYIO_WORKER_NAME

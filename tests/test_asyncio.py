@@ -165,6 +165,33 @@ def test_install_with_pool_arguments_gives_the_loop_its_own_pool(run):
     assert run(main).startswith("own_")
 
 
+def test_install_again_with_other_pool_arguments_refuses_instead_of_ignoring_them(run):
+    async def main():
+        shared = stealpool.install()
+        with pytest.raises(RuntimeError, match=r"max_workers=40 \(it has \d+\)"):
+            stealpool.install(max_workers=40)
+        assert stealpool.install(max_workers=shared._max_workers) is shared
+        with pytest.raises(TypeError, match="unexpected keyword argument 'max_wokers'"):
+            stealpool.install(max_wokers=40)
+        return shared
+
+    assert run(main)._max_workers == stealpool._executor.default_max_workers()
+
+
+def test_install_again_with_the_same_pool_arguments_keeps_the_loops_own_pool(run):
+    async def main():
+        own = stealpool.install(max_workers=3, idle_timeout=None, max_queued=5)
+        assert stealpool.install(max_workers=3, idle_timeout=None, max_queued=5) is own
+        assert stealpool.install() is own
+        with pytest.raises(RuntimeError, match=r"idle_timeout=1.0 \(it has None\)"):
+            stealpool.install(max_workers=3, idle_timeout=1.0)
+        with pytest.raises(RuntimeError, match=r"max_queued=None \(it has 5\)"):
+            stealpool.install(max_queued=None)
+        return await asyncio.to_thread(current_thread_name)
+
+    assert run(main).startswith("ThreadPoolExecutor-")
+
+
 def test_getaddrinfo_runs_on_stealpool(new_loop):
     loop = new_loop()
 

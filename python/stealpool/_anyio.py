@@ -136,7 +136,11 @@ def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., 
                 else:
                     worker_scope = scope._parent_scope
                 call = (call_as_anyio_worker, EventLoopToken(cls, loop), worker_scope, func, args)
-                return await executor._core.run(loop, context.run, call, None, False, executor._tracker)
+                # The limiter, not max_workers, bounds these calls, as on
+                # anyio's own threads: a call holding a token starts at once.
+                return await executor._core.run(
+                    loop, context.run, call, None, False, executor._tracker, limited_by_caller=True
+                )
         finally:
             limiter.release()
 

@@ -23,6 +23,7 @@ from typing import Any, Callable, TypeVar
 from ._anyio import activate as activate_anyio_offload
 from ._default_executor import default_executor_of, record_default_executor
 from ._executor import ThreadPoolExecutor
+from ._install_arguments import refuse_other_pool_arguments
 from ._shared_pool import LoopExecutor, shared_pool
 
 T = TypeVar("T")
@@ -33,8 +34,9 @@ def install(loop: asyncio.AbstractEventLoop | None = None, **pool_kwargs: Any) -
 
     Without ``pool_kwargs`` the loop shares the process-wide pool; with them
     (``max_workers=...``, ``idle_timeout=...``) it gets a pool of its own.
-    Idempotent: a loop that already has a stealpool default executor keeps it.
-    Returns the loop's executor.
+    Idempotent: a loop that already has a stealpool default executor keeps
+    it, and ``pool_kwargs`` that this executor does not match raise
+    ``RuntimeError`` rather than being ignored. Returns the loop's executor.
     """
     if loop is None:
         try:
@@ -46,6 +48,7 @@ def install(loop: asyncio.AbstractEventLoop | None = None, **pool_kwargs: Any) -
     activate_anyio_offload()
     current = default_executor_of(loop)
     if isinstance(current, ThreadPoolExecutor):
+        refuse_other_pool_arguments(current, pool_kwargs)
         _route_run_in_executor(loop)
         return current
     executor = ThreadPoolExecutor(**pool_kwargs) if pool_kwargs else LoopExecutor()

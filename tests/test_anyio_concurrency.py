@@ -1,0 +1,172 @@
+"""anyio's concurrency on stealpool: its limiter, not max_workers, bounds its calls.
+
+anyio grants as many concurrent ``to_thread.run_sync`` calls as its limiter
+has tokens (40 by default, resizable) and starts a thread for each call that
+finds none idle. On an installed loop those calls must be able to run at
+once just the same, while ``asyncio.to_thread`` and ``run_in_executor`` keep
+the stdlib's bound, ``max_workers``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+
+import pytest
+import stealpool
+from loop_kinds import new_event_loop
+
+pytest.importorskip("anyio")
+import anyio
+import anyio.to_thread
+from stealpool import _anyio
+
+
+@pytest.fixture
+def run(loop_kind):
+    factory = functools.partial(new_event_loop, loop_kind)
+
+    def run_main(main):
+        return anyio.run(main, backend="asyncio", backend_options={"loop_factory": factory})
+
+    return run_main
+
+
+@pytest.fixture(autouse=True, scope="module")
+def integration_active():
+    _anyio.activate()
+
+
+async def run_sync_concurrently(count, func, limiter=None):
+    results = [None] * count
+
+    async def one(index):
+        results[index] = await anyio.to_thread.run_sync(func, limiter=limiter)
+
+    async with anyio.create_task_group() as group:
+        for index in range(count):
+            group.start_soon(one, index)
+    return results
+
+
+def meeting_at(barrier):
+    def meet():
+        barrier.wait()
+        return threading.current_thread().name
+
+    return meet
+
+
+def test_calls_meet_at_a_barrier_of_as_many_parties_as_tokens_allow(run):
+    async def main():
+        pool = stealpool.install(max_workers=2)
+        names = await run_sync_concurrently(10, meeting_at(threading.Barrier(10, timeout=10)))
+        return names, pool.stats()
+
+    names, stats = run(main)
+    assert len(set(names)) == 10
+    assert all(name.startswith("ThreadPoolExecutor-") for name in names)
+    assert stats["bridged"] == 10
+
+
+def test_the_default_limiter_resized_to_100_runs_100_at_once(run):
+    async def main():
+        anyio.to_thread.current_default_thread_limiter().total_tokens = 100
+        stealpool.install()
+        before = stealpool.shared_pool().stats()["bridged"]
+        names = await run_sync_concurrently(100, meeting_at(threading.Barrier(100, timeout=10)))
+        return names, stealpool.shared_pool().stats()["bridged"] - before
+
+    names, bridged = run(main)
+    assert len(set(names)) == 100
+    assert all(name.startswith("asyncio_") for name in names)
+    assert bridged == 100
+
+
+def test_a_limiter_passed_by_the_caller_bounds_its_calls(run):
+    in_call = 0
+    most = 0
+    lock = threading.Lock()
+    gate = threading.Event()
+
+    def counted():
+        nonlocal in_call, most
+        with lock:
+            in_call += 1
+            most = max(most, in_call)
+            if in_call == 3:
+                gate.set()
+        gate.wait(timeout=30)
+        with lock:
+            in_call -= 1
+
+    async def main():
+        stealpool.install(max_workers=1)
+        await run_sync_concurrently(12, counted, limiter=anyio.CapacityLimiter(3))
+
+    run(main)
+    assert most == 3
+
+
+def test_anyio_calls_do_not_lift_the_bound_of_asyncio_calls(run):
+    """Blocked anyio calls hold many threads; to_thread still runs at most max_workers at once."""
+    release_anyio = threading.Event()
+    anyio_started = threading.Barrier(21, timeout=30)
+    in_to_thread = 0
+    most_in_to_thread = 0
+    lock = threading.Lock()
+
+    def held():
+        anyio_started.wait()
+        release_anyio.wait(timeout=30)
+
+    def counted():
+        nonlocal in_to_thread, most_in_to_thread
+        with lock:
+            in_to_thread += 1
+            most_in_to_thread = max(most_in_to_thread, in_to_thread)
+        threading.Event().wait(0.01)
+        with lock:
+            in_to_thread -= 1
+
+    async def main():
+        pool = stealpool.install(max_workers=3)
+        async with anyio.create_task_group() as group:
+            for _ in range(20):
+                group.start_soon(anyio.to_thread.run_sync, held)
+            await anyio.to_thread.run_sync(anyio_started.wait, abandon_on_cancel=True)
+            await asyncio.gather(*(asyncio.to_thread(counted) for _ in range(30)))
+            release_anyio.set()
+        return pool.stats()
+
+    stats = run(main)
+    assert most_in_to_thread <= 3
+    assert stats["bridged"] == 20 + 1 + 30
+
+
+def test_sequential_calls_reuse_one_thread(run):
+    async def main():
+        pool = stealpool.install(max_workers=8)
+        names = {await anyio.to_thread.run_sync(threading.current_thread) for _ in range(1000)}
+        return names, pool.stats()
+
+    names, stats = run(main)
+    assert len(names) == 1
+    assert stats["spawned"] == 1
+    assert stats["completed"] == 1000
+
+
+def test_sequential_to_thread_calls_reuse_one_thread(loop_kind):
+    async def main():
+        pool = stealpool.install(max_workers=8)
+        for _ in range(1000):
+            await asyncio.to_thread(int)
+        return pool.stats()
+
+    loop = new_event_loop(loop_kind)
+    try:
+        stats = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert stats["spawned"] == 1
