@@ -80,7 +80,7 @@ impl Protocol {
             return Err(SubmitError::ShutDown(task));
         };
         queues.push(task);
-        match self.sleep.notify(self.max_workers) {
+        match self.sleep.notify(self.max_workers, || queues.has_work()) {
             Notified::SpawnReserved => match self.start_reserved(queues) {
                 Ok(worker) => Ok(Some(worker)),
                 Err(error) => {
@@ -107,7 +107,10 @@ impl Protocol {
         // Submitters stay quiet while someone searches; this worker no longer
         // does, so if more is queued, make sure someone will.
         if queues.has_work()
-            && self.sleep.notify_leftover(self.max_workers) == Notified::SpawnReserved
+            && self
+                .sleep
+                .notify_leftover(self.max_workers, || queues.has_work())
+                == Notified::SpawnReserved
         {
             let _ = self.start_reserved(queues);
         }
@@ -162,7 +165,9 @@ impl Protocol {
     /// A submitter may have seen the worker that just left as a searcher and
     /// relied on it: if work is queued, notify on its behalf.
     fn look_again_after_leaving<Q: Queues>(&self, queues: &Q) {
-        if queues.has_work() && self.sleep.notify(self.max_workers) == Notified::SpawnReserved {
+        if queues.has_work()
+            && self.sleep.notify(self.max_workers, || queues.has_work()) == Notified::SpawnReserved
+        {
             let _ = self.start_reserved(queues);
         }
     }

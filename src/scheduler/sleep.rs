@@ -24,7 +24,10 @@
 //!   searcher is promised one the next submission starts a thread (up to the
 //!   limit) rather than queue behind them. Promises only
 //!   decide when to grow the pool, never whether a task is seen, so they need
-//!   no exactness: a worker that takes a task settles one.
+//!   no exactness: a worker that takes a task settles one. A submission that
+//!   finds the queues empty by the time it decides (a searcher already took
+//!   its task) neither keeps a promise nor starts a thread, so strictly
+//!   sequential submissions never grow the pool.
 //! * A worker that gives up searching takes the mutex, moves itself from
 //!   `searching` to `unclaimed` with one RMW, issues a SeqCst fence and looks
 //!   at the queues once more before it waits. The submitter's
@@ -142,18 +145,23 @@ impl Sleep {
     }
 
     /// Called after work was pushed. Wakes one sleeper, or reserves one new
-    /// worker when nobody is idle and the pool has room.
-    pub fn notify(&self, max_workers: usize) -> Notified {
-        self.wake_or_reserve(max_workers, true)
+    /// worker when nobody is idle, the pool has room and `still_queued()`.
+    pub fn notify(&self, max_workers: usize, still_queued: impl Fn() -> bool) -> Notified {
+        self.wake_or_reserve(max_workers, true, still_queued)
     }
 
     /// Called by a worker that took a task while more work is queued: reserves
-    /// a new worker when nobody searches and the pool has room.
-    pub fn notify_leftover(&self, max_workers: usize) -> Notified {
-        self.wake_or_reserve(max_workers, false)
+    /// a new worker when nobody searches, the pool has room and `still_queued()`.
+    pub fn notify_leftover(&self, max_workers: usize, still_queued: impl Fn() -> bool) -> Notified {
+        self.wake_or_reserve(max_workers, false, still_queued)
     }
 
-    fn wake_or_reserve(&self, max_workers: usize, from_submitter: bool) -> Notified {
+    fn wake_or_reserve(
+        &self,
+        max_workers: usize,
+        from_submitter: bool,
+        still_queued: impl Fn() -> bool,
+    ) -> Notified {
         fence(Ordering::SeqCst);
         let mut word = self.counts.load(Ordering::SeqCst);
         loop {
@@ -170,12 +178,29 @@ impl Sleep {
                 word = self.counts.load(Ordering::SeqCst);
                 continue;
             }
-            if counts.searching > 0
-                && (!from_submitter || self.promise_a_searcher(counts.searching))
-            {
+            if counts.searching > 0 && !from_submitter {
+                return Notified::Nothing;
+            }
+            if counts.searching > 0 && self.promise_a_searcher(counts.searching) {
+                // The searcher may have taken the task and settled its
+                // promise before this one was made: with the queues empty,
+                // nobody is left to settle it, and the next submission would
+                // start a thread for a searcher wrongly counted as promised.
+                if !still_queued() {
+                    self.settle_a_promise();
+                }
                 return Notified::Nothing;
             }
             if counts.workers >= max_workers {
+                return Notified::Nothing;
+            }
+            // Nobody searched, yet the queues may be empty already: a worker
+            // that was searching took the task between its push and this
+            // look, and no longer counts as searching. A new thread would
+            // find nothing (strictly sequential calls would then start two).
+            // Empty queues after the push strand nothing: any later push
+            // notifies for itself.
+            if !still_queued() {
                 return Notified::Nothing;
             }
             let reserved = word + ONE_WORKER + ONE_SEARCHING;

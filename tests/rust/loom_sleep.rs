@@ -289,10 +289,9 @@ fn wait_until_done(queues: &ModelQueues, count: usize) {
 
 /// A worker that counts itself free before publishing its outcome: whoever
 /// the outcome wakes and submits again finds it (searching or asleep), so
-/// strictly sequential calls all run on the first thread, and nothing is
-/// stranded. (A second thread may still start when the worker takes the
-/// new task between its push and the submitter's look at the counts, an
-/// old and harmless race: that thread then finds nothing to run.)
+/// strictly sequential calls start one thread and all run on it, and
+/// nothing is stranded: also when the worker takes the new task between
+/// its push and the submitter's look at the counts.
 #[test]
 fn releasing_before_publishing_reuses_the_worker_and_strands_nothing() {
     model(3, || {
@@ -302,6 +301,7 @@ fn releasing_before_publishing_reuses_the_worker_and_strands_nothing() {
         let next = spawn_submitter(&queues);
         assert!(next.join().unwrap());
         wait_until_done(&queues, 2);
+        assert_eq!(queues.0.started.load(Ordering::SeqCst), 1);
         assert_eq!(queues.0.done_by_later_workers.load(Ordering::SeqCst), 0);
         assert_eq!(queues.close_and_count(), 2);
     });
