@@ -3,9 +3,11 @@ The stdlib has no such argument, so each test also shows stealpool did it."""
 
 from __future__ import annotations
 
+import _thread
 import concurrent.futures
 import queue
 import threading
+import time
 from concurrent.futures.thread import BrokenThreadPool
 
 import pytest
@@ -189,3 +191,27 @@ def test_shutdown_with_cancel_futures_gives_every_place_back():
     assert pool._room.places.queued == 0
     release.set()
     pool.shutdown()
+
+
+def test_ctrl_c_while_submit_waits_for_room_leaks_no_place():
+    pool, release = blocked_pool(max_queued=1)
+    queued = pool.submit(pow, 2, 0)
+
+    def interrupt_then_make_room():
+        wait_for_waiting_submitters(pool, 1)
+        # The place comes free with the KeyboardInterrupt already pending: the
+        # waiting submit takes it, and the interrupt lands right after.
+        _thread.interrupt_main()
+        release.set()
+
+    helper = threading.Thread(target=interrupt_then_make_room)
+    helper.start()
+    with pytest.raises(KeyboardInterrupt):
+        pool.submit(pow, 2, 1)
+        time.sleep(BOUND)
+    helper.join(BOUND)
+    assert queued.result(BOUND) == 1
+    pool.shutdown()
+    # Whether the interrupted submit queued its task or not, every place is back.
+    assert pool._room.places.queued == 0
+

@@ -149,9 +149,12 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         self, room: Room, timeout: float | None, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> concurrent.futures.Future[T]:
         """``submit`` under ``max_queued``, from outside this pool's workers."""
-        if not (room.places.try_take() or room.wait_and_take(timeout, self._is_open)):
+        call = (fn, args, kwargs or None)
+        placed = room.places.take(*call)
+        if placed is None:
+            placed = room.wait_and_take(timeout, self._is_open, call)
+        if placed is None:
             return self._core.submit(fn, args, kwargs or None, self._tracker)  # refuses
-        placed = _core.PlacedCall(room.places, fn, args, kwargs or None)
         try:
             future = self._core.submit(placed, (), None, self._tracker)
         except BaseException:
@@ -210,8 +213,7 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         room = self._room
         assert room is not None
 
-        def start() -> asyncio.Future[T]:
-            placed = _core.PlacedCall(room.places, fn, args, kwargs or None)
+        def start(placed: _core.PlacedCall) -> asyncio.Future[T]:
             future = self._core.run(loop, placed, (), None, False, self._tracker)
             # A call cancelled before it starts gives its place back here.
             future.add_done_callback(placed.leave)
@@ -220,9 +222,10 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         if not self._is_open():
             return self._core.run(loop, fn, args, kwargs or None, False, self._tracker)  # refuses
         waiting = loop.create_future()
-        request = RoomRequest(room, loop, waiting, start)
-        if room.request(request):
-            request.granted()
+        request = RoomRequest(room, loop, waiting, (fn, args, kwargs or None), start)
+        placed = room.request(request)
+        if placed is not None:
+            request.granted(placed)
         else:
             waiting.add_done_callback(lambda _: room.withdraw(request))
         return waiting
