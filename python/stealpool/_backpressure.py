@@ -44,6 +44,8 @@ class Room:
         self.requests: collections.deque[RoomRequest] = collections.deque()
         # Re-entrant: a request refused on a closed loop gives its place back.
         self.lock = threading.RLock()
+        # Set while freed() hands places out, on the thread holding the lock.
+        self.handing_out = False
         # Weak: the room owns its places, which call it back.
         self.places = _core.Places(max_queued, weakref.WeakMethod(self.freed))
 
@@ -83,15 +85,27 @@ class Room:
             self.places.coroutine_done_waiting()
 
     def freed(self) -> None:
-        """A place came free while coroutines wait: the oldest gets it."""
+        """A place came free while coroutines wait: the oldest gets it.
+
+        A grant to a closed loop gives its place straight back, and that
+        release calls this again on the same thread: the inner call returns
+        at once and this loop hands the place to the next request, so a
+        thousand requests of a closed loop are withdrawn one after another,
+        not by a thousand nested calls."""
         with self.lock:
-            while self.requests:
-                placed = self.requests[0].take()
-                if placed is None:
-                    return
-                request = self.requests.popleft()
-                self.places.coroutine_done_waiting()
-                request.grant(placed)
+            if self.handing_out:
+                return
+            self.handing_out = True
+            try:
+                while self.requests:
+                    placed = self.requests[0].take()
+                    if placed is None:
+                        return
+                    request = self.requests.popleft()
+                    self.places.coroutine_done_waiting()
+                    request.grant(placed)
+            finally:
+                self.handing_out = False
 
     def wake_everyone(self) -> None:
         with self.lock:
