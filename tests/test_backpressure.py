@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import _thread
 import concurrent.futures
+import functools
 import queue
 import threading
 import time
@@ -215,3 +216,18 @@ def test_ctrl_c_while_submit_waits_for_room_leaks_no_place():
     # Whether the interrupted submit queued its task or not, every place is back.
     assert pool._room.places.queued == 0
 
+
+@pytest.mark.parametrize("wait_for_room", [False, True], ids=["submit_nowait", "submit_within"])
+def test_a_cancelled_futures_callbacks_find_its_place_free(wait_for_room):
+    pool, release = blocked_pool(max_queued=1)
+    queued = pool.submit(pow, 2, 0)
+    resubmitted = []
+    # submit_within, not submit: a place freed only after the callbacks would
+    # deadlock submit inside cancel() until the held worker let go.
+    submit = functools.partial(pool.submit_within, BOUND) if wait_for_room else pool.submit_nowait
+    queued.add_done_callback(lambda _: resubmitted.append(submit(pow, 2, 4)))
+    assert queued.cancel()
+    release.set()
+    assert resubmitted and resubmitted[0].result(BOUND) == 16
+    pool.shutdown()
+    assert pool._room.places.queued == 0
