@@ -6,7 +6,9 @@ import asyncio
 import concurrent.futures
 import contextvars
 import functools
+import math
 import os
+import sys
 import threading
 import weakref
 from collections.abc import Iterable, Iterator
@@ -28,6 +30,23 @@ def default_max_workers() -> int:
     return min(32, (cpu_count() or 1) + 4)
 
 
+def thread_bound(max_workers: Any) -> int:
+    """How many threads the stdlib's pool starts for ``max_workers``.
+
+    It starts another while ``len(threads) < max_workers``, so any number it
+    accepts bounds the count at its ceiling: 2.0 and 1.5 allow 2, 2**70 and
+    infinity more than can ever start. NaN allows none (the stdlib accepts
+    it and never runs anything; the pool then refuses it as 0).
+    """
+    try:
+        bound: int = math.ceil(max_workers)
+    except OverflowError:
+        return sys.maxsize
+    except ValueError:
+        return 0
+    return max(0, min(bound, sys.maxsize))
+
+
 class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     """A drop-in ``concurrent.futures.ThreadPoolExecutor`` on a Rust work-stealing pool.
 
@@ -39,7 +58,9 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     ``concurrent.futures.Future`` in between, and ``stats()`` reports the pool.
     """
 
-    _thread_name_prefix: str  # always set: the stdlib's default when none is given
+    # Always set: the stdlib's default when none is given. Any object, as
+    # in the stdlib, which names threads f"{prefix}_{n}" (5_0, b'x'_0).
+    _thread_name_prefix: str
 
     def __init__(
         self,
@@ -98,8 +119,8 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         if self._initializer is not None:
             initialize = functools.partial(run_initializer, self._initializer, self._initargs)
         return _core.Core(
-            self._max_workers,
-            self._thread_name_prefix,
+            thread_bound(self._max_workers),
+            str(self._thread_name_prefix),
             self._idle_timeout,
             functools.partial(on_worker_start, this),
             initialize,
@@ -109,6 +130,20 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         )
 
     _room: Room | None = None  # with max_queued only
+
+    @property
+    def _max_workers(self) -> Any:
+        """As given, like the stdlib's attribute; assigning it changes the
+        bound for threads started from then on, as it does there."""
+        return self._max_workers_given
+
+    @_max_workers.setter
+    def _max_workers(self, max_workers: Any) -> None:
+        self._max_workers_given = max_workers
+        # Not a view's: LoopExecutor's _core is the shared pool's, not its own.
+        core = self.__dict__.get("_core")
+        if core is not None:
+            core.max_workers = thread_bound(max_workers)
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
         if self._room is None and current_worker.executor_ref is None:

@@ -19,6 +19,7 @@ use super::names::names;
 use super::tracker::Tracker;
 use super::wait::wait_releasing_gil;
 use super::worker_main::{python_worker_main, WorkerHooks};
+use crate::scheduler::sleep::MAX_WORKERS_LIMIT;
 use crate::scheduler::{Abandoned, Pool, PoolConfig, SubmitError, Task, DEFAULT_STACK_SIZE};
 
 #[pyclass(frozen, module = "stealpool._core")]
@@ -78,7 +79,10 @@ impl Core {
         stack_size: usize,
     ) -> PyResult<Self> {
         let config = PoolConfig {
-            max_workers,
+            // The Python class passes the stdlib's bound as a count of
+            // threads (up to sys.maxsize): more than the pool can count is
+            // as good as no bound.
+            max_workers: max_workers.min(MAX_WORKERS_LIMIT),
             idle_timeout: idle_timeout_from_seconds(idle_timeout)?,
             thread_name_prefix,
             stack_size: if stack_size == 0 {
@@ -107,7 +111,13 @@ impl Core {
 
     #[getter]
     fn max_workers(&self) -> usize {
-        self.pool.config().max_workers
+        self.pool.max_workers()
+    }
+
+    /// As assigning the stdlib's `_max_workers`: later growth stops there.
+    #[setter]
+    fn set_max_workers(&self, max_workers: usize) {
+        self.pool.set_max_workers(max_workers);
     }
 
     /// Queues `func(*args, **kwargs)`; returns its `concurrent.futures.Future`.
