@@ -643,3 +643,18 @@ def test_assigning_max_workers_after_construction_changes_the_bound(pool_class):
         pool._max_workers = 2
         assert thread_names_running(pool) <= {"lowered_0", "lowered_1"}
 
+
+def test_completed_counts_a_task_before_its_caller_can_see_the_result():
+    with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+        release = threading.Event()
+        checked = threading.Event()
+        pool.submit(release.wait, 10)
+        future = pool.submit(pow, 2, 3)
+        # The callback runs on the worker after the result is set, and holds
+        # it there until the count was read.
+        future.add_done_callback(lambda _: checked.wait(10))
+        release.set()
+        assert future.result(timeout=10) == 8
+        completed = pool.stats()["completed"]
+        checked.set()
+    assert completed == 2

@@ -31,6 +31,9 @@ pub struct Core {
     /// `shutdown` was called (a broken pool is closed too, but not shut down).
     shutdown_called: AtomicBool,
     bridged: Arc<AtomicU64>,
+    /// Tasks run, counted by each before it publishes its outcome (see
+    /// `jobs::Completion`), so a caller holding a result sees it counted.
+    completed: Arc<AtomicU64>,
     /// What `submit` returns: `stealpool._future.Future`, handed over by the
     /// Python package (that module imports this one).
     future_class: Py<PyType>,
@@ -105,6 +108,7 @@ impl Core {
             broken,
             shutdown_called: AtomicBool::new(false),
             bridged: Arc::new(AtomicU64::new(0)),
+            completed: Arc::new(AtomicU64::new(0)),
             future_class,
         })
     }
@@ -141,6 +145,7 @@ impl Core {
                 kwargs,
                 context: None,
             },
+            completed: Arc::clone(&self.completed),
             _in_flight: tracker.map(|tracker| tracker.get().enter()),
         };
         self.enqueue(py, Box::new(job))?;
@@ -180,6 +185,7 @@ impl Core {
                 context,
             },
             bridged: Arc::clone(&self.bridged),
+            completed: Arc::clone(&self.completed),
             _in_flight: tracker.map(|tracker| tracker.get().enter()),
         };
         self.enqueue(py, Box::new(job))?;
@@ -228,7 +234,7 @@ impl Core {
         snapshot.set_item("idle", stats.idle)?;
         snapshot.set_item("queued", stats.queued)?;
         snapshot.set_item("running", stats.running)?;
-        snapshot.set_item("completed", stats.completed)?;
+        snapshot.set_item("completed", self.completed.load(Ordering::Relaxed))?;
         snapshot.set_item("stolen", stats.stolen)?;
         snapshot.set_item("spawned", stats.spawned)?;
         snapshot.set_item("retired", stats.retired)?;
