@@ -488,3 +488,21 @@ def test_unsupported_anyio_version_warns_and_keeps_anyios_path():
     )
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.split() == ["ok"]
+
+
+def test_a_default_executor_whose_submit_is_overridden_sees_every_call(run):
+    submitted = []
+
+    class Counting(stealpool.ThreadPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):
+            submitted.append(fn)
+            return super().submit(fn, *args, **kwargs)
+
+    async def main():
+        stealpool.install()
+        with Counting(max_workers=1) as pool:
+            asyncio.get_running_loop().set_default_executor(pool)
+            return await anyio.to_thread.run_sync(pow, 2, 3)
+
+    assert run(main) == 8
+    assert len(submitted) == 1

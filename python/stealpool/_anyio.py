@@ -18,6 +18,8 @@ set, the cancel scope and loop token as the worker's thread-locals,
 queue-fed thread for a stealpool job resolved through the completion bridge.
 Since it follows anyio's private code, it is applied only to the anyio
 versions tested (``SUPPORTED_ANYIO``); others keep anyio's path, with a warning.
+A default executor whose class overrides ``submit`` is given each call
+through that ``submit``, as ``run_in_executor`` does (see ``_asyncio``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any, Callable
 
 from . import _lifecycle
 from ._default_executor import default_executor_of
-from ._executor import ThreadPoolExecutor
+from ._executor import ThreadPoolExecutor, submit_is_overridden
 
 # [lowest, highest): anyio releases whose asyncio backend this copies.
 # Tested: 4.12.1 (the last for CPython 3.9) and 4.16.0.
@@ -136,6 +138,8 @@ def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., 
                 else:
                     worker_scope = scope._parent_scope
                 call = (call_as_anyio_worker, EventLoopToken(cls, loop), worker_scope, func, args)
+                if submit_is_overridden(executor):
+                    return await asyncio.wrap_future(executor.submit(context.run, *call))
                 return await executor._core.run(loop, context.run, call, None, False, executor._tracker)
         finally:
             limiter.release()

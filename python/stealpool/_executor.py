@@ -47,6 +47,16 @@ def thread_bound(max_workers: Any) -> int:
     return max(0, min(bound, sys.maxsize))
 
 
+def submit_is_overridden(executor: ThreadPoolExecutor) -> bool:
+    """Whether ``executor``'s class replaced stealpool's ``submit``: then
+    every call, ``run_in_executor``'s and anyio's included, must go through
+    it, as the loop's own path would, not straight to the pool."""
+    for cls in type(executor).__mro__:
+        if "submit" in vars(cls):
+            return not vars(cls).get("_submit_is_stealpools", False)
+    return True
+
+
 class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     """A drop-in ``concurrent.futures.ThreadPoolExecutor`` on a Rust work-stealing pool.
 
@@ -61,6 +71,8 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     # Always set: the stdlib's default when none is given. Any object, as
     # in the stdlib, which names threads f"{prefix}_{n}" (5_0, b'x'_0).
     _thread_name_prefix: str
+    # Here, as opposed to a subclass's own: run_in_executor may skip it.
+    _submit_is_stealpools = True
 
     def __init__(
         self,
