@@ -12,6 +12,7 @@ them, and says so with ``STEALPOOL_RELEASE_WHEEL=1``: only then are the
 from __future__ import annotations
 
 import os
+import sys
 import weakref
 
 import pytest
@@ -29,6 +30,22 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "needs_test_helpers" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def no_forked_child_outlives_its_test():
+    """Kills what a test forked through multiprocessing (a process pool
+    included) and left running, failed or not: pytest's exit would
+    otherwise wait on it, for ever if it hung. Snippets run by
+    ``python_subprocess.run_python`` take their forked children down with
+    their own process group."""
+    yield
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is None:
+        return
+    for child in multiprocessing.active_children():
+        child.kill()
+        child.join()
 
 
 @pytest.fixture(params=LOOPS)

@@ -406,7 +406,16 @@ def test_ten_loops_in_ten_threads_each_have_their_own_default_limiter():
 
 @pytest.mark.parametrize(
     "version, supported",
-    [("4.11.0", False), ("4.12.1", True), ("4.16.0", True), ("4.99", True), ("5.0.0", False), ("unknown", False)],
+    [
+        ("4.11.0", False),
+        ("4.12.1", True),
+        ("4.14.0", True),
+        ("4.16.0", True),
+        ("4.17.0", False),
+        ("4.99", False),
+        ("5.0.0", False),
+        ("unknown", False),
+    ],
 )
 def test_supported_versions(version, supported):
     assert _anyio.is_supported(version) is supported
@@ -477,7 +486,7 @@ def test_unsupported_anyio_version_warns_and_keeps_anyios_path():
                 warnings.simplefilter("always")
                 stealpool.install()
             assert [str(w.message) for w in caught] == [
-                "stealpool serves anyio.to_thread.run_sync only for anyio >=4.12,<5.0; "
+                "stealpool serves anyio.to_thread.run_sync only for anyio 4.12 to 4.16; "
                 "anyio 5.0.0 keeps its own worker threads"
             ], caught
             assert caught[0].filename == "<string>", caught[0].filename
@@ -490,3 +499,21 @@ def test_unsupported_anyio_version_warns_and_keeps_anyios_path():
     )
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.split() == ["ok"]
+
+
+def test_a_default_executor_whose_submit_is_overridden_sees_every_call(run):
+    submitted = []
+
+    class Counting(stealpool.ThreadPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):
+            submitted.append(fn)
+            return super().submit(fn, *args, **kwargs)
+
+    async def main():
+        stealpool.install()
+        with Counting(max_workers=1) as pool:
+            asyncio.get_running_loop().set_default_executor(pool)
+            return await anyio.to_thread.run_sync(pow, 2, 3)
+
+    assert run(main) == 8
+    assert len(submitted) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import gc
 import logging
@@ -375,3 +376,34 @@ def test_burst_of_to_thread_resolves_everything(run):
         return results, executor.stats()["bridged"] - before
 
     assert run(main) == (list(range(5000)), 5000)
+
+
+def counting_subclass_of(base):
+    """``base`` with a ``submit`` override that records what it was given."""
+
+    class Counting(base):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.submitted = []
+
+        def submit(self, fn, /, *args, **kwargs):
+            self.submitted.append(args)
+            return super().submit(fn, *args, **kwargs)
+
+    return Counting
+
+
+@pytest.mark.parametrize("base", [concurrent.futures.ThreadPoolExecutor, stealpool.ThreadPoolExecutor])
+def test_run_in_executor_calls_a_subclass_submit_override_like_the_stdlib(run, base):
+    async def main():
+        stealpool.install()
+        loop = asyncio.get_running_loop()
+        with counting_subclass_of(base)(max_workers=1) as given:
+            assert await loop.run_in_executor(given, pow, 2, 3) == 8
+            default = counting_subclass_of(base)(max_workers=1)
+            loop.set_default_executor(default)
+            assert await loop.run_in_executor(None, pow, 2, 4) == 16
+            assert await asyncio.to_thread(pow, 2, 5) == 32
+        return given.submitted, default.submitted
+
+    assert run(main) == ([(2, 3)], [(2, 4), ()])

@@ -3,9 +3,12 @@ The stdlib has no such argument, so each test also shows stealpool did it."""
 
 from __future__ import annotations
 
+import _thread
 import concurrent.futures
+import functools
 import queue
 import threading
+import time
 from concurrent.futures.thread import BrokenThreadPool
 
 import pytest
@@ -189,3 +192,42 @@ def test_shutdown_with_cancel_futures_gives_every_place_back():
     assert pool._room.places.queued == 0
     release.set()
     pool.shutdown()
+
+
+def test_ctrl_c_while_submit_waits_for_room_leaks_no_place():
+    pool, release = blocked_pool(max_queued=1)
+    queued = pool.submit(pow, 2, 0)
+
+    def interrupt_then_make_room():
+        wait_for_waiting_submitters(pool, 1)
+        # The place comes free with the KeyboardInterrupt already pending: the
+        # waiting submit takes it, and the interrupt lands right after.
+        _thread.interrupt_main()
+        release.set()
+
+    helper = threading.Thread(target=interrupt_then_make_room)
+    helper.start()
+    with pytest.raises(KeyboardInterrupt):
+        pool.submit(pow, 2, 1)
+        time.sleep(BOUND)
+    helper.join(BOUND)
+    assert queued.result(BOUND) == 1
+    pool.shutdown()
+    # Whether the interrupted submit queued its task or not, every place is back.
+    assert pool._room.places.queued == 0
+
+
+@pytest.mark.parametrize("wait_for_room", [False, True], ids=["submit_nowait", "submit_within"])
+def test_a_cancelled_futures_callbacks_find_its_place_free(wait_for_room):
+    pool, release = blocked_pool(max_queued=1)
+    queued = pool.submit(pow, 2, 0)
+    resubmitted = []
+    # submit_within, not submit: a place freed only after the callbacks would
+    # deadlock submit inside cancel() until the held worker let go.
+    submit = functools.partial(pool.submit_within, BOUND) if wait_for_room else pool.submit_nowait
+    queued.add_done_callback(lambda _: resubmitted.append(submit(pow, 2, 4)))
+    assert queued.cancel()
+    release.set()
+    assert resubmitted and resubmitted[0].result(BOUND) == 16
+    pool.shutdown()
+    assert pool._room.places.queued == 0

@@ -5,7 +5,10 @@ loop and uvloop (see ``stealpool/_backpressure.py``)."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import sys
 import threading
+import time
 
 import pytest
 import stealpool
@@ -126,3 +129,57 @@ def test_run_keeps_the_callers_context_when_it_waited(run):
             return await first, await waited
 
     assert run(main) == ("caller", "caller")
+
+
+def test_a_place_granted_to_a_call_the_pool_then_refuses_is_given_back_once(run):
+    async def main():
+        pool = stealpool.ThreadPoolExecutor(max_workers=1, max_queued=1)
+        release = await held_pool(pool)
+        pool.submit(pow, 2, 0)
+        waiting = asyncio.ensure_future(pool.run(pow, 2, 1))
+        await until_waiting(pool, 1)
+        release.set()
+        # Blocks the loop on purpose: the worker grants the place, and the
+        # pool shuts down before the loop gets to start the call.
+        for _ in range(int(BOUND / 0.01)):
+            if pool.stats()["waiting_submitters"] == 0:
+                break
+            time.sleep(0.01)
+        pool.shutdown(wait=False)
+        with pytest.raises(RuntimeError, match="^cannot schedule new futures after shutdown$"):
+            await waiting
+        pool.shutdown()
+        return pool
+
+    pool = run(main)
+    # Once nothing of the loop holds what owned the place, it is back, once.
+    gc.collect()
+    assert pool._room.places.queued == 0
+
+
+def test_coroutines_left_waiting_on_a_closed_loop_are_dropped_without_recursion(new_loop, monkeypatch):
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    pool = stealpool.ThreadPoolExecutor(max_workers=1, max_queued=1)
+    loop = new_loop()
+    many = 1500
+
+    async def wait_in_line():
+        release = await held_pool(pool)
+        queued = pool.submit(pow, 2, 0)
+        for i in range(many):
+            asyncio.ensure_future(pool.run(pow, 2, i))
+        await until_waiting(pool, many)
+        return release, queued
+
+    release, queued = loop.run_until_complete(wait_in_line())
+    loop.close()
+    release.set()
+    # The queued task gives its place back before it runs, and with it every
+    # request of the closed loop is withdrawn.
+    assert queued.result(BOUND) == 1
+    assert unraisable == []
+    assert pool.stats()["waiting_submitters"] == 0
+    assert pool.submit_nowait(pow, 2, 5).result(BOUND) == 32
+    pool.shutdown()
+    assert pool._room.places.queued == 0

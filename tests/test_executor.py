@@ -580,3 +580,81 @@ def test_deep_recursion_fits_the_worker_stack():
     limit = min(sys.getrecursionlimit() - 50, 900)
     with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
         assert pool.submit(depth, limit).result() == limit
+
+
+def thread_names_running(pool, tasks=4):
+    """The names of the threads that ran ``tasks`` tasks, all submitted
+    before any could finish, so each took a thread of its own while there
+    was room for one."""
+    release = threading.Event()
+
+    def blocked_name():
+        release.wait(10)
+        return threading.current_thread().name
+
+    futures = [pool.submit(blocked_name) for _ in range(tasks)]
+    release.set()
+    return {future.result(timeout=10) for future in futures}
+
+
+POOL_CLASSES = [concurrent.futures.ThreadPoolExecutor, stealpool.ThreadPoolExecutor]
+
+
+@pytest.mark.parametrize("pool_class", POOL_CLASSES)
+@pytest.mark.parametrize(
+    "max_workers, prefix, names",
+    [
+        (2.0, "float", {"float_0", "float_1"}),
+        (1.5, "fraction", {"fraction_0", "fraction_1"}),
+        (decimal.Decimal(1), "decimal", {"decimal_0"}),
+        (2**70, "huge", {"huge_0", "huge_1", "huge_2", "huge_3"}),
+        (1, 5, {"5_0"}),
+        (1, b"x", {"b'x'_0"}),
+        (1, ("a", 1), {"('a', 1)_0"}),
+    ],
+)
+def test_constructor_arguments_the_stdlib_accepts(pool_class, max_workers, prefix, names):
+    with pool_class(max_workers=max_workers, thread_name_prefix=prefix) as pool:
+        assert pool._max_workers == max_workers
+        assert pool._thread_name_prefix == prefix
+        ran_on = thread_names_running(pool)
+    assert ran_on <= names and ran_on
+
+
+@pytest.mark.parametrize("pool_class", POOL_CLASSES)
+@pytest.mark.parametrize(
+    "max_workers, error, message",
+    [
+        ("2", TypeError, "'<=' not supported between instances of 'str' and 'int'"),
+        (0.0, ValueError, "max_workers must be greater than 0"),
+        (-(2**70), ValueError, "max_workers must be greater than 0"),
+    ],
+)
+def test_constructor_arguments_the_stdlib_refuses(pool_class, max_workers, error, message):
+    with pytest.raises(error, match=f"^{re.escape(message)}$"):
+        pool_class(max_workers=max_workers)
+
+
+@pytest.mark.parametrize("pool_class", POOL_CLASSES)
+def test_assigning_max_workers_after_construction_changes_the_bound(pool_class):
+    with pool_class(max_workers=3, thread_name_prefix="lowered") as pool:
+        pool._max_workers = 1
+        assert thread_names_running(pool) == {"lowered_0"}
+        pool._max_workers = 2
+        assert thread_names_running(pool) <= {"lowered_0", "lowered_1"}
+
+
+def test_completed_counts_a_task_before_its_caller_can_see_the_result():
+    with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+        release = threading.Event()
+        checked = threading.Event()
+        pool.submit(release.wait, 10)
+        future = pool.submit(pow, 2, 3)
+        # The callback runs on the worker after the result is set, and holds
+        # it there until the count was read.
+        future.add_done_callback(lambda _: checked.wait(10))
+        release.set()
+        assert future.result(timeout=10) == 8
+        completed = pool.stats()["completed"]
+        checked.set()
+    assert completed == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from python_subprocess import needs_fork, run_python
 
@@ -159,3 +161,31 @@ def test_using_stealpool_imports_nothing_the_package_import_did_not():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["3", "[]"]
+
+
+@needs_fork
+def test_a_child_forked_by_a_snippet_and_left_running_dies_with_the_snippet():
+    result = run_python(
+        """
+        import os, time
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(3600)
+            os._exit(0)
+        print(pid)
+        """,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    orphan = int(result.stdout)
+    # Killed by run_python, then reaped by init: gone, or a zombie for a moment.
+    for _ in range(3000):
+        try:
+            with open(f"/proc/{orphan}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.01)
+    else:
+        raise AssertionError(f"the snippet's child {orphan} still runs")

@@ -18,6 +18,8 @@ set, the cancel scope and loop token as the worker's thread-locals,
 queue-fed thread for a stealpool job resolved through the completion bridge.
 Since it follows anyio's private code, it is applied only to the anyio
 versions tested (``SUPPORTED_ANYIO``); others keep anyio's path, with a warning.
+A default executor whose class overrides ``submit`` is given each call
+through that ``submit``, as ``run_in_executor`` does (see ``_asyncio``).
 """
 
 from __future__ import annotations
@@ -32,11 +34,14 @@ from typing import Any, Callable
 
 from . import _lifecycle
 from ._default_executor import default_executor_of
-from ._executor import ThreadPoolExecutor
+from ._executor import ThreadPoolExecutor, submit_is_overridden
 
-# [lowest, highest): anyio releases whose asyncio backend this copies.
-# Tested: 4.12.1 (the last for CPython 3.9) and 4.16.0.
-SUPPORTED_ANYIO = ((4, 12), (5, 0))
+# The anyio minor releases whose asyncio backend this copies, and no later
+# one: a new minor may change the private code it follows. Tested: 4.12.1
+# (the last for CPython 3.9) and 4.16.0; 4.13-4.15 were read: their
+# run_sync_in_worker_thread is that of 4.12 and 4.16, and so are the names
+# used below.
+SUPPORTED_ANYIO = ((4, 12), (4, 13), (4, 14), (4, 15), (4, 16))
 
 _activation_lock = _lifecycle.lock_reset_in_child(threading.Lock())
 _activated = False
@@ -66,8 +71,8 @@ def _patch_anyio_backend() -> None:
     version = anyio_version()
     if not is_supported(version):
         warnings.warn(
-            "stealpool serves anyio.to_thread.run_sync only for anyio >={}.{},<{}.{}; "
-            "anyio {} keeps its own worker threads".format(*SUPPORTED_ANYIO[0], *SUPPORTED_ANYIO[1], version),
+            "stealpool serves anyio.to_thread.run_sync only for anyio {}.{} to {}.{}; "
+            "anyio {} keeps its own worker threads".format(*SUPPORTED_ANYIO[0], *SUPPORTED_ANYIO[-1], version),
             RuntimeWarning,
             stacklevel=4,
         )
@@ -93,9 +98,7 @@ def is_supported(version: str) -> bool:
     match = re.match(r"(\d+)\.(\d+)", version)
     if match is None:
         return False
-    release = (int(match.group(1)), int(match.group(2)))
-    lowest, highest = SUPPORTED_ANYIO
-    return lowest <= release < highest
+    return (int(match.group(1)), int(match.group(2))) in SUPPORTED_ANYIO
 
 
 def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., Any]:
@@ -136,6 +139,8 @@ def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., 
                 else:
                     worker_scope = scope._parent_scope
                 call = (call_as_anyio_worker, EventLoopToken(cls, loop), worker_scope, func, args)
+                if submit_is_overridden(executor):
+                    return await asyncio.wrap_future(executor.submit(context.run, *call))
                 # The limiter, not max_workers, bounds these calls, as on
                 # anyio's own threads: a call holding a token starts at once.
                 return await executor._core.run(

@@ -10,7 +10,8 @@ write per call. ``install()`` replaces ``run_in_executor`` *on that loop
 instance* (stock asyncio and uvloop alike) so calls for a stealpool executor
 (``None`` included: ``asyncio.to_thread``, ``getaddrinfo``) are resolved
 through the batched completion bridge instead, after the checks the loop's
-own method makes, in its order; other executors take the loop's own path.
+own method makes, in its order; other executors, and subclasses that
+override ``submit`` (which must see every call), take the loop's own path.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any, Callable, TypeVar
 
 from ._anyio import activate as activate_anyio_offload
 from ._default_executor import default_executor_of, record_default_executor
-from ._executor import ThreadPoolExecutor
+from ._executor import ThreadPoolExecutor, submit_is_overridden
 from ._install_arguments import refuse_other_pool_arguments
 from ._shared_pool import LoopExecutor, shared_pool
 
@@ -67,7 +68,7 @@ def _route_run_in_executor(loop: asyncio.AbstractEventLoop) -> None:
 
     def run_in_executor(executor: Any, func: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         chosen = default_executor_of(loop) if executor is None else executor
-        if not isinstance(chosen, ThreadPoolExecutor):
+        if not isinstance(chosen, ThreadPoolExecutor) or submit_is_overridden(chosen):
             return loop_run_in_executor(executor, func, *args)
         _check_run_in_executor(loop, func, executor is None)
         return chosen._run_for_loop(loop, func, args)

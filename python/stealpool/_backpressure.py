@@ -4,7 +4,9 @@ A task holds one of ``max_queued`` places from its submission until it
 starts, its future is cancelled, or the pool drops it unstarted (broken, or
 shut down with ``cancel_futures``), whichever comes first, exactly once:
 ``_core.PlacedCall`` wraps the call to do that, on ``_core.Places``, an
-atomic counter, so a pool with room pays one update per task. Only a
+atomic counter, so a pool with room pays one update per task. A place is
+only ever taken as a ``PlacedCall`` (``Places.take``), so no exception, not
+even a Ctrl-C, can fall between taking a place and owning it. Only a
 submitter that finds the pool full waits: a thread in ``Places``, without
 the GIL; a coroutine (``pool.run``, ``run_in_executor``) never blocks its
 loop: it queues a ``RoomRequest`` here, and requests are served first come
@@ -20,9 +22,12 @@ import collections
 import queue
 import threading
 import weakref
-from typing import Callable
+from typing import Any, Callable, Optional
 
 from . import _core
+
+# What a placed call runs: fn, args, kwargs (None for none).
+Call = tuple[Callable[..., Any], tuple[Any, ...], Optional[dict[str, Any]]]
 
 
 class QueueFull(queue.Full):
@@ -39,6 +44,8 @@ class Room:
         self.requests: collections.deque[RoomRequest] = collections.deque()
         # Re-entrant: a request refused on a closed loop gives its place back.
         self.lock = threading.RLock()
+        # Set while freed() hands places out, on the thread holding the lock.
+        self.handing_out = False
         # Weak: the room owns its places, which call it back.
         self.places = _core.Places(max_queued, weakref.WeakMethod(self.freed))
 
@@ -46,27 +53,28 @@ class Room:
     def waiting_submitters(self) -> int:
         return self.places.waiting
 
-    def wait_and_take(self, timeout: float | None, is_open: Callable[[], bool]) -> bool:
-        """Waits up to ``timeout`` seconds (``None``: for ever) for a place;
-        ``QueueFull`` if none came. False: the pool closed meanwhile and no
-        place was taken (its submit then refuses, in the stdlib's words)."""
+    def wait_and_take(self, timeout: float | None, is_open: Callable[[], bool], call: Call) -> _core.PlacedCall | None:
+        """``call`` holding a place, once one comes within ``timeout`` seconds
+        (``None``: for ever); ``QueueFull`` if none came. None: the pool
+        closed meanwhile and no place was taken (its submit then refuses, in
+        the stdlib's words)."""
         if not is_open():
-            return False
-        if self.places.wait_to_take(timeout):
-            return True
-        if not is_open():
-            return False
+            return None
+        placed = self.places.wait_to_take(timeout, *call)
+        if placed is not None or not is_open():
+            return placed
         raise QueueFull(f"{self.places.queued} tasks are queued and not started (max_queued)")
 
-    def request(self, request: RoomRequest) -> bool:
-        """True: a place was free and is now the request's; else it waits in line."""
+    def request(self, request: RoomRequest) -> _core.PlacedCall | None:
+        """The request's call holding a place, if one was free; else it waits in line."""
         with self.lock:
             self.places.coroutine_waits()
-            if not self.requests and self.places.try_take():
-                self.places.coroutine_done_waiting()
-                return True
-            self.requests.append(request)
-            return False
+            placed = None if self.requests else request.take()
+            if placed is None:
+                self.requests.append(request)
+                return None
+            self.places.coroutine_done_waiting()
+            return placed
 
     def withdraw(self, request: RoomRequest) -> None:
         with self.lock:
@@ -77,12 +85,27 @@ class Room:
             self.places.coroutine_done_waiting()
 
     def freed(self) -> None:
-        """A place came free while coroutines wait: the oldest gets it."""
+        """A place came free while coroutines wait: the oldest gets it.
+
+        A grant to a closed loop gives its place straight back, and that
+        release calls this again on the same thread: the inner call returns
+        at once and this loop hands the place to the next request, so a
+        thousand requests of a closed loop are withdrawn one after another,
+        not by a thousand nested calls."""
         with self.lock:
-            while self.requests and self.places.try_take():
-                request = self.requests.popleft()
-                self.places.coroutine_done_waiting()
-                request.grant()
+            if self.handing_out:
+                return
+            self.handing_out = True
+            try:
+                while self.requests:
+                    placed = self.requests[0].take()
+                    if placed is None:
+                        return
+                    request = self.requests.popleft()
+                    self.places.coroutine_done_waiting()
+                    request.grant(placed)
+            finally:
+                self.handing_out = False
 
     def wake_everyone(self) -> None:
         with self.lock:
@@ -96,34 +119,40 @@ class Room:
 
 class RoomRequest:
     """A coroutine's wait for a place: ``future`` is what it awaits, and
-    ``start()`` submits the call once a place is granted, on the loop."""
+    ``start(placed)`` submits ``call``, holding its place, on the loop."""
 
     def __init__(
         self,
         room: Room,
         loop: asyncio.AbstractEventLoop,
         future: asyncio.Future,  # type: ignore[type-arg]
-        start: Callable[[], asyncio.Future],  # type: ignore[type-arg]
+        call: Call,
+        start: Callable[[_core.PlacedCall], asyncio.Future],  # type: ignore[type-arg]
     ) -> None:
         self.room = room
         self.loop = loop
         self.future = future
+        self.call = call
         self.start = start
 
-    def grant(self) -> None:
-        try:
-            self.loop.call_soon_threadsafe(self.granted)
-        except RuntimeError:  # the loop closed: nobody awaits the call any more
-            self.room.places.give_back()
+    def take(self) -> _core.PlacedCall | None:
+        return self.room.places.take(*self.call)
 
-    def granted(self) -> None:
+    def grant(self, placed: _core.PlacedCall) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.granted, placed)
+        except RuntimeError:  # the loop closed: nobody awaits the call any more
+            placed.leave()
+
+    def granted(self, placed: _core.PlacedCall) -> None:
         if self.future.done():  # cancelled meanwhile: leave no trace
-            self.room.places.give_back()
+            placed.leave()
             return
         try:
-            inner = self.start()
+            inner = self.start(placed)
         except BaseException as error:
-            self.room.places.give_back()
+            # Once only, whoever else holds the call: leave() is idempotent.
+            placed.leave()
             self.future.set_exception(error)
             return
         relay(inner, self.future)

@@ -6,7 +6,9 @@ import asyncio
 import concurrent.futures
 import contextvars
 import functools
+import math
 import os
+import sys
 import threading
 import weakref
 from collections.abc import Iterable, Iterator
@@ -28,6 +30,33 @@ def default_max_workers() -> int:
     return min(32, (cpu_count() or 1) + 4)
 
 
+def thread_bound(max_workers: Any) -> int:
+    """How many threads the stdlib's pool starts for ``max_workers``.
+
+    It starts another while ``len(threads) < max_workers``, so any number it
+    accepts bounds the count at its ceiling: 2.0 and 1.5 allow 2, 2**70 and
+    infinity more than can ever start. NaN allows none (the stdlib accepts
+    it and never runs anything; the pool then refuses it as 0).
+    """
+    try:
+        bound: int = math.ceil(max_workers)
+    except OverflowError:
+        return sys.maxsize
+    except ValueError:
+        return 0
+    return max(0, min(bound, sys.maxsize))
+
+
+def submit_is_overridden(executor: ThreadPoolExecutor) -> bool:
+    """Whether ``executor``'s class replaced stealpool's ``submit``: then
+    every call, ``run_in_executor``'s and anyio's included, must go through
+    it, as the loop's own path would, not straight to the pool."""
+    for cls in type(executor).__mro__:
+        if "submit" in vars(cls):
+            return not vars(cls).get("_submit_is_stealpools", False)
+    return True
+
+
 class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     """A drop-in ``concurrent.futures.ThreadPoolExecutor`` on a Rust work-stealing pool.
 
@@ -39,7 +68,11 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     ``concurrent.futures.Future`` in between, and ``stats()`` reports the pool.
     """
 
-    _thread_name_prefix: str  # always set: the stdlib's default when none is given
+    # Always set: the stdlib's default when none is given. Any object, as
+    # in the stdlib, which names threads f"{prefix}_{n}" (5_0, b'x'_0).
+    _thread_name_prefix: str
+    # Here, as opposed to a subclass's own: run_in_executor may skip it.
+    _submit_is_stealpools = True
 
     def __init__(
         self,
@@ -98,8 +131,8 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         if self._initializer is not None:
             initialize = functools.partial(run_initializer, self._initializer, self._initargs)
         return _core.Core(
-            self._max_workers,
-            self._thread_name_prefix,
+            thread_bound(self._max_workers),
+            str(self._thread_name_prefix),
             self._idle_timeout,
             functools.partial(on_worker_start, this),
             initialize,
@@ -109,6 +142,20 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         )
 
     _room: Room | None = None  # with max_queued only
+
+    @property
+    def _max_workers(self) -> Any:
+        """As given, like the stdlib's attribute; assigning it changes the
+        bound for threads started from then on, as it does there."""
+        return self._max_workers_given
+
+    @_max_workers.setter
+    def _max_workers(self, max_workers: Any) -> None:
+        self._max_workers_given = max_workers
+        # Not a view's: LoopExecutor's _core is the shared pool's, not its own.
+        core = self.__dict__.get("_core")
+        if core is not None:
+            core.max_workers = thread_bound(max_workers)
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
         if self._room is None and current_worker.executor_ref is None:
@@ -149,9 +196,12 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         self, room: Room, timeout: float | None, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> concurrent.futures.Future[T]:
         """``submit`` under ``max_queued``, from outside this pool's workers."""
-        if not (room.places.try_take() or room.wait_and_take(timeout, self._is_open)):
+        call = (fn, args, kwargs or None)
+        placed = room.places.take(*call)
+        if placed is None:
+            placed = room.wait_and_take(timeout, self._is_open, call)
+        if placed is None:
             return self._core.submit(fn, args, kwargs or None, self._tracker)  # refuses
-        placed = _core.PlacedCall(room.places, fn, args, kwargs or None)
         try:
             future = self._core.submit(placed, (), None, self._tracker)
         except BaseException:
@@ -210,8 +260,7 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         room = self._room
         assert room is not None
 
-        def start() -> asyncio.Future[T]:
-            placed = _core.PlacedCall(room.places, fn, args, kwargs or None)
+        def start(placed: _core.PlacedCall) -> asyncio.Future[T]:
             future = self._core.run(loop, placed, (), None, False, self._tracker)
             # A call cancelled before it starts gives its place back here.
             future.add_done_callback(placed.leave)
@@ -220,9 +269,10 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         if not self._is_open():
             return self._core.run(loop, fn, args, kwargs or None, False, self._tracker)  # refuses
         waiting = loop.create_future()
-        request = RoomRequest(room, loop, waiting, start)
-        if room.request(request):
-            request.granted()
+        request = RoomRequest(room, loop, waiting, (fn, args, kwargs or None), start)
+        placed = room.request(request)
+        if placed is not None:
+            request.granted(placed)
         else:
             waiting.add_done_callback(lambda _: room.withdraw(request))
         return waiting

@@ -78,13 +78,16 @@ class Future(concurrent.futures.Future):  # type: ignore[type-arg]
     exception.__doc__ = concurrent.futures.Future.exception.__doc__
 
     def cancel(self) -> bool:
-        cancelled = super().cancel()
         placed_ref = self._stealpool_placed
         placed = None if placed_ref is None else placed_ref()
-        if cancelled and placed is not None:
-            # Room at once, not when a worker finds the job and drops it.
+        if placed is not None and self._state == PENDING:
+            # Room at once, not when a worker finds the job and drops it, and
+            # before the done-callbacks that cancel() runs: one that submits
+            # again finds the place free. Should a worker start the task
+            # meanwhile, so that cancel() fails, the start gives the place
+            # back anyway.
             placed.leave()
-        return cancelled
+        return super().cancel()
 
     cancel.__doc__ = concurrent.futures.Future.cancel.__doc__
 

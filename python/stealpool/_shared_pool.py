@@ -90,6 +90,8 @@ class LoopExecutor(ThreadPoolExecutor):
     """One loop's view of the shared pool: its own shutdown, the shared workers."""
 
     _tracker: _core.Tracker  # always set: this view's work in flight
+    # Its submit only adds the view's own check, which _run_for_loop makes too.
+    _submit_is_stealpools = True
 
     def __init__(self) -> None:
         self._claim = _Claim()

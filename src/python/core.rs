@@ -33,6 +33,9 @@ pub struct Core {
     /// `shutdown` was called (a broken pool is closed too, but not shut down).
     shutdown_called: AtomicBool,
     bridged: Arc<AtomicU64>,
+    /// Tasks run, counted by each before it publishes its outcome (see
+    /// `jobs::Completion`), so a caller holding a result sees it counted.
+    completed: Arc<AtomicU64>,
     /// What `submit` returns: `stealpool._future.Future`, handed over by the
     /// Python package (that module imports this one).
     future_class: Py<PyType>,
@@ -82,7 +85,10 @@ impl Core {
         stack_size: usize,
     ) -> PyResult<Self> {
         let config = PoolConfig {
-            max_workers,
+            // The Python class passes the stdlib's bound as a count of
+            // threads (up to sys.maxsize): more than the pool can count is
+            // as good as no bound.
+            max_workers: max_workers.min(MAX_WORKERS_LIMIT),
             idle_timeout: idle_timeout_from_seconds(idle_timeout)?,
             thread_name_prefix,
             thread_serials: Default::default(),
@@ -121,13 +127,20 @@ impl Core {
             broken,
             shutdown_called: AtomicBool::new(false),
             bridged: Arc::new(AtomicU64::new(0)),
+            completed: Arc::new(AtomicU64::new(0)),
             future_class,
         })
     }
 
     #[getter]
     fn max_workers(&self) -> usize {
-        self.pools.bounded.config().max_workers
+        self.pools.bounded.max_workers()
+    }
+
+    /// As assigning the stdlib's `_max_workers`: later growth stops there.
+    #[setter]
+    fn set_max_workers(&self, max_workers: usize) {
+        self.pools.bounded.set_max_workers(max_workers);
     }
 
     /// Queues `func(*args, **kwargs)`; returns its `concurrent.futures.Future`.
@@ -151,6 +164,7 @@ impl Core {
                 kwargs,
                 context: None,
             },
+            completed: Arc::clone(&self.completed),
             _in_flight: tracker.map(|tracker| tracker.get().enter()),
         };
         self.enqueue(py, &self.pools.bounded, Box::new(job))?;
@@ -195,6 +209,7 @@ impl Core {
                 context,
             },
             bridged: Arc::clone(&self.bridged),
+            completed: Arc::clone(&self.completed),
             _in_flight: tracker.map(|tracker| tracker.get().enter()),
         };
         let pool = if limited_by_caller {
@@ -248,7 +263,7 @@ impl Core {
         snapshot.set_item("idle", stats.idle)?;
         snapshot.set_item("queued", stats.queued)?;
         snapshot.set_item("running", stats.running)?;
-        snapshot.set_item("completed", stats.completed)?;
+        snapshot.set_item("completed", self.completed.load(Ordering::Relaxed))?;
         snapshot.set_item("stolen", stats.stolen)?;
         snapshot.set_item("spawned", stats.spawned)?;
         snapshot.set_item("retired", stats.retired)?;

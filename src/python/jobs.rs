@@ -24,9 +24,38 @@ pub(crate) fn broken_thread_pool(py: Python<'_>, reason: &str) -> PyErr {
     )
 }
 
+/// Counts a run task for `stats()["completed"]`: on `count()`, just before
+/// the task publishes its outcome (so whoever holds the outcome sees the
+/// count), or when dropped on any other way out (skipped, or a panic).
+/// Relaxed: publishing the outcome orders it for the reader.
+struct Completion<'a> {
+    completed: Option<&'a AtomicU64>,
+}
+
+impl<'a> Completion<'a> {
+    fn of(completed: &'a AtomicU64) -> Self {
+        Completion {
+            completed: Some(completed),
+        }
+    }
+
+    fn count(&mut self) {
+        if let Some(completed) = self.completed.take() {
+            completed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for Completion<'_> {
+    fn drop(&mut self) {
+        self.count();
+    }
+}
+
 pub(crate) struct SyncJob {
     pub future: Py<PyAny>,
     pub call: Call,
+    pub completed: Arc<AtomicU64>,
     pub _in_flight: Option<InFlightGuard>,
 }
 
@@ -39,8 +68,10 @@ impl Job for SyncJob {
             let SyncJob {
                 future,
                 call,
+                completed,
                 _in_flight,
             } = *self;
+            let mut completion = Completion::of(&completed);
             let future = future.bind(py);
             if fast_future::try_start(future).is_none() {
                 // As the stdlib's _WorkItem: a future cancelled while queued never runs.
@@ -59,6 +90,7 @@ impl Job for SyncJob {
             let running = _in_flight.as_ref().map(InFlightGuard::running);
             let outcome = call.invoke(py);
             drop(running);
+            completion.count();
             if fast_future::try_finish(future, &outcome) {
                 return;
             }
@@ -103,6 +135,7 @@ pub(crate) struct AsyncJob {
     pub call: Call,
     /// Counts completions that went through a bridge, for `stats()`.
     pub bridged: Arc<AtomicU64>,
+    pub completed: Arc<AtomicU64>,
     pub _in_flight: Option<InFlightGuard>,
 }
 
@@ -114,8 +147,10 @@ impl Job for AsyncJob {
                 bridge,
                 call,
                 bridged,
+                completed,
                 _in_flight,
             } = *self;
+            let mut completion = Completion::of(&completed);
             // Cancelled before it started: never run it. Only reads the
             // future's state; it is resolved on its loop's thread alone.
             match future
@@ -134,6 +169,7 @@ impl Job for AsyncJob {
             };
             drop(running);
             bridged.fetch_add(1, Ordering::Relaxed);
+            completion.count();
             // The bridge runs no user code here; the loop it wakes may
             // submit the next call at once, and should find this worker free.
             release.worker();

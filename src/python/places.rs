@@ -9,6 +9,11 @@
 //! a release calls back while any is waiting. Either kind of waiter counts
 //! itself before it looks again, and a release frees its place before it
 //! looks for waiters, so no wakeup is lost between the two.
+//!
+//! A place is only ever taken for a `PlacedCall`, which is made first and
+//! marked as holding it in the same Rust step as the take: no Python runs
+//! in between, so a signal (Ctrl-C) cannot leave a place without an owner,
+//! and the owner gives it back exactly once.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Condvar, Mutex};
@@ -35,6 +40,14 @@ pub struct Places {
 }
 
 impl Places {
+    fn try_take(&self) -> bool {
+        self.queued
+            .fetch_update(SeqCst, SeqCst, |queued| {
+                (queued < self.max_queued).then_some(queued + 1)
+            })
+            .is_ok()
+    }
+
     fn release(&self, py: Python<'_>) -> PyResult<()> {
         self.queued.fetch_sub(1, SeqCst);
         if self.waiting_threads.load(SeqCst) > 0 {
@@ -70,45 +83,63 @@ impl Places {
         }
     }
 
-    /// Takes a place if one is free.
-    fn try_take(&self) -> bool {
-        self.queued
-            .fetch_update(SeqCst, SeqCst, |queued| {
-                (queued < self.max_queued).then_some(queued + 1)
-            })
-            .is_ok()
+    /// `func(*args, **kwargs)` holding a place, if one is free; else `None`.
+    #[pyo3(signature = (func, args, kwargs=None))]
+    fn take<'py>(
+        slf: &Bound<'py, Self>,
+        func: Py<PyAny>,
+        args: Py<PyTuple>,
+        kwargs: Option<Py<PyDict>>,
+    ) -> PyResult<Option<Bound<'py, PlacedCall>>> {
+        let placed = PlacedCall::without_place(slf, func, args, kwargs)?;
+        if slf.get().try_take() {
+            placed.get().held.store(true, SeqCst);
+            return Ok(Some(placed));
+        }
+        Ok(None)
     }
 
-    /// Waits up to `timeout` seconds (`None`: for ever) for a place, without
-    /// the GIL. False: none came in time, or `close()` was called.
-    #[pyo3(signature = (timeout=None))]
-    fn wait_to_take(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+    /// As `take`, waiting up to `timeout` seconds (`None`: for ever) for a
+    /// place, without the GIL. `None`: none came in time, or `close()` was called.
+    #[pyo3(signature = (timeout, func, args, kwargs=None))]
+    fn wait_to_take<'py>(
+        slf: &Bound<'py, Self>,
+        timeout: Option<f64>,
+        func: Py<PyAny>,
+        args: Py<PyTuple>,
+        kwargs: Option<Py<PyDict>>,
+    ) -> PyResult<Option<Bound<'py, PlacedCall>>> {
+        let py = slf.py();
         let deadline = match timeout {
             Some(seconds) => deadline_after_seconds(seconds)?,
             None => None,
         };
-        let took = AtomicBool::new(false);
-        self.waiting_threads.fetch_add(1, SeqCst);
+        let placed = PlacedCall::without_place(slf, func, args, kwargs)?;
+        let owner = placed.get();
+        let places = slf.get();
+        let take = || {
+            let took = places.try_take();
+            if took {
+                owner.held.store(true, SeqCst);
+            }
+            took
+        };
+        places.waiting_threads.fetch_add(1, SeqCst);
         let waited = wait_releasing_gil_until(py, deadline, |slice| {
-            let gate = lock(&self.gate);
-            if self.closed.load(SeqCst) {
+            let gate = lock(&places.gate);
+            if places.closed.load(SeqCst) {
                 return true;
             }
-            if self.try_take() {
-                took.store(true, SeqCst);
+            if take() {
                 return true;
             }
-            let _gate = wait_timeout(&self.room, gate, slice);
+            let _gate = wait_timeout(&places.room, gate, slice);
             // Woken or not, look again: a notified waiter must not leave a freed place behind.
-            if self.try_take() {
-                took.store(true, SeqCst);
-                return true;
-            }
-            self.closed.load(SeqCst)
+            take() || places.closed.load(SeqCst)
         });
-        self.waiting_threads.fetch_sub(1, SeqCst);
+        places.waiting_threads.fetch_sub(1, SeqCst);
         waited?;
-        Ok(took.load(SeqCst))
+        Ok(owner.held.load(SeqCst).then_some(placed))
     }
 
     /// Wakes every waiting thread for good: the pool shut down.
@@ -116,11 +147,6 @@ impl Places {
         self.closed.store(true, SeqCst);
         let _gate = lock(&self.gate);
         self.room.notify_all();
-    }
-
-    /// Gives back a place taken for a call that never got a `PlacedCall`.
-    fn give_back(&self, py: Python<'_>) -> PyResult<()> {
-        self.release(py)
     }
 
     /// A coroutine starts waiting: from now on every release calls the room back.
@@ -147,7 +173,8 @@ impl Places {
 type Pending = (Py<PyAny>, Py<PyTuple>, Option<Py<PyDict>>);
 
 /// `fn(*args, **kwargs)` holding a place, which it gives back exactly once:
-/// when called, on `leave()`, or when dropped unstarted. Only the queued
+/// when called, on `leave()`, or when dropped unstarted. Only
+/// `Places.take`/`wait_to_take` make one, in the same step as the take. Only the queued
 /// job holds it; its future refers to it weakly, to leave on `cancel()`.
 #[pyclass(frozen, weakref, module = "stealpool._core")]
 pub struct PlacedCall {
@@ -157,6 +184,23 @@ pub struct PlacedCall {
 }
 
 impl PlacedCall {
+    /// Made before its place is taken, so that taking it is the last step.
+    fn without_place<'py>(
+        places: &Bound<'py, Places>,
+        func: Py<PyAny>,
+        args: Py<PyTuple>,
+        kwargs: Option<Py<PyDict>>,
+    ) -> PyResult<Bound<'py, PlacedCall>> {
+        Bound::new(
+            places.py(),
+            PlacedCall {
+                places: places.clone().unbind(),
+                held: AtomicBool::new(false),
+                call: Mutex::new(Some((func, args, kwargs))),
+            },
+        )
+    }
+
     fn leave_once(&self, py: Python<'_>) -> PyResult<()> {
         if self.held.swap(false, SeqCst) {
             self.places.get().release(py)?;
@@ -167,22 +211,6 @@ impl PlacedCall {
 
 #[pymethods]
 impl PlacedCall {
-    /// Wraps a call for a place already taken from `places`.
-    #[new]
-    #[pyo3(signature = (places, func, args, kwargs=None))]
-    fn new(
-        places: Py<Places>,
-        func: Py<PyAny>,
-        args: Py<PyTuple>,
-        kwargs: Option<Py<PyDict>>,
-    ) -> Self {
-        PlacedCall {
-            places,
-            held: AtomicBool::new(true),
-            call: Mutex::new(Some((func, args, kwargs))),
-        }
-    }
-
     fn __call__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let pending = lock(&self.call).take();
         let Some((func, args, kwargs)) = pending else {

@@ -176,6 +176,19 @@ impl Pool {
         &self.shared.config
     }
 
+    /// The bound now: `config().max_workers` until [`Pool::set_max_workers`].
+    pub fn max_workers(&self) -> usize {
+        self.shared.protocol.max_workers()
+    }
+
+    /// Changes how many workers the pool may grow to, at most
+    /// `MAX_WORKERS_LIMIT`; running workers are never stopped for it.
+    pub fn set_max_workers(&self, max_workers: usize) {
+        self.shared
+            .protocol
+            .set_max_workers(max_workers.min(MAX_WORKERS_LIMIT));
+    }
+
     /// Queues `task`: on the calling worker's own deque when called from one
     /// of this pool's workers, else on the injector. `Ok(Some(worker))`: this
     /// submission started a new worker, whose start the caller may wait for

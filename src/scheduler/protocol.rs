@@ -6,6 +6,7 @@
 //! takes on each way out.
 
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
 use super::admission::Admission;
@@ -47,7 +48,9 @@ pub enum Waited<T> {
 pub struct Protocol {
     sleep: Sleep,
     admission: Admission,
-    max_workers: usize,
+    /// Settable while the pool runs (the Python class's `_max_workers`);
+    /// Relaxed: a submission sees the new bound or the old one, either is fine.
+    max_workers: AtomicUsize,
     idle_timeout: Option<Duration>,
 }
 
@@ -56,9 +59,18 @@ impl Protocol {
         Protocol {
             sleep: Sleep::default(),
             admission: Admission::default(),
-            max_workers,
+            max_workers: AtomicUsize::new(max_workers),
             idle_timeout,
         }
+    }
+
+    pub fn max_workers(&self) -> usize {
+        self.max_workers.load(Relaxed)
+    }
+
+    /// Later growth stops at `max_workers`; workers already running stay.
+    pub fn set_max_workers(&self, max_workers: usize) {
+        self.max_workers.store(max_workers, Relaxed);
     }
 
     pub fn counts(&self) -> Counts {
@@ -80,7 +92,7 @@ impl Protocol {
             return Err(SubmitError::ShutDown(task));
         };
         queues.push(task);
-        match self.sleep.notify(self.max_workers, || queues.has_work()) {
+        match self.sleep.notify(self.max_workers(), || queues.has_work()) {
             Notified::SpawnReserved => match self.start_reserved(queues) {
                 Ok(worker) => Ok(Some(worker)),
                 Err(error) => {
@@ -109,7 +121,7 @@ impl Protocol {
         if queues.has_work()
             && self
                 .sleep
-                .notify_leftover(self.max_workers, || queues.has_work())
+                .notify_leftover(self.max_workers(), || queues.has_work())
                 == Notified::SpawnReserved
         {
             let _ = self.start_reserved(queues);
@@ -166,7 +178,8 @@ impl Protocol {
     /// relied on it: if work is queued, notify on its behalf.
     fn look_again_after_leaving<Q: Queues>(&self, queues: &Q) {
         if queues.has_work()
-            && self.sleep.notify(self.max_workers, || queues.has_work()) == Notified::SpawnReserved
+            && self.sleep.notify(self.max_workers(), || queues.has_work())
+                == Notified::SpawnReserved
         {
             let _ = self.start_reserved(queues);
         }
