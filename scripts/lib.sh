@@ -23,28 +23,27 @@ install_stealpool() {
 # virtualenv, alternately (base, other, base, other, ...), keeping the reports
 # in OUT, then prints OTHER's speed relative to BASE per row
 # (scripts/compare_bench.py). OUT and the venvs are relative to the
-# repository root, where the caller is. Alternating, rather than all of one build and
-# then all of the other, spreads the machine's drift (other processes,
-# frequency scaling) over both builds.
+# repository root, where the caller is. Alternating, rather than all of one
+# build and then all of the other, spreads the machine's drift (other
+# processes, frequency scaling) over both builds.
 compare_alternately() {
-    local runs=$1 out=$2 base_name=$3 base_venv=$4 other_name=$5 other_venv=$6 run side
+    local runs=$1 out=$2 root=$PWD run side
+    local -A names=([base]=$3 [other]=$5) venvs=([base]=$4 [other]=$6)
     shift 6
-    local root=$PWD
     rm -rf "$out"
     mkdir -p "$out"
     for run in $(seq "$runs"); do
         for side in base other; do
-            local name=${side}_name venv=${side}_venv
-            echo "== run $run of $runs: ${!name}" >&2
+            echo "== run $run of $runs: ${names[$side]}" >&2
             # Outside the source tree, so the installed build is the one measured.
-            (cd "$root/benches" && "$root/${!venv}/bin/python" -m stealpool.bench --json "$@" >"$root/$out/$side-$run.json")
+            (cd "$root/benches" && "$root/${venvs[$side]}/bin/python" -m stealpool.bench --json "$@" >"$root/$out/$side-$run.json")
         done
     done
     # In run order (seq, not a glob, which would put run 10 before run 2): the Nth of each side ran together.
     local base_reports other_reports
     base_reports=$(seq -f "$out/base-%g.json" -s , "$runs")
     other_reports=$(seq -f "$out/other-%g.json" -s , "$runs")
-    "$base_venv/bin/python" scripts/compare_bench.py --base-name "$base_name" --other-name "$other_name" \
+    "${venvs[base]}/bin/python" scripts/compare_bench.py --base-name "${names[base]}" --other-name "${names[other]}" \
         "$base_reports" "$other_reports"
 }
 
