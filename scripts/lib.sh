@@ -20,7 +20,7 @@ install_stealpool() {
 
 # compare_alternately RUNS OUT BASE_NAME BASE_VENV OTHER_NAME OTHER_VENV [BENCH_ARG...]
 # Runs `python -m stealpool.bench --json BENCH_ARG...` RUNS times in each
-# virtualenv, alternately (base, other, base, other, ...), keeping the reports
+# virtualenv, alternately (base, other, other, base, ...), keeping the reports
 # in OUT, then prints OTHER's speed relative to BASE per row
 # (scripts/compare_bench.py). OUT and the venvs are relative to the
 # repository root, where the caller is. Alternating, rather than all of one
@@ -33,7 +33,12 @@ compare_alternately() {
     rm -rf "$out"
     mkdir -p "$out"
     for run in $(seq "$runs"); do
-        for side in base other; do
+        # Odd runs base first, even runs other first: whatever running second
+        # costs or gains (a CPU the run before clocked up, a warm page cache)
+        # falls on each side alike.
+        local order=(base other)
+        [ $((run % 2)) -eq 1 ] || order=(other base)
+        for side in "${order[@]}"; do
             echo "== run $run of $runs: ${names[$side]}" >&2
             # Outside the source tree, so the installed build is the one measured.
             (cd "$root/benches" && "$root/${venvs[$side]}/bin/python" -m stealpool.bench --json "$@" >"$root/$out/$side-$run.json")
