@@ -1,6 +1,7 @@
-# Shared by scripts/test, scripts/bench and scripts/wheels: a virtualenv per
-# Python with a fresh release build of stealpool installed from a wheel (not
-# editable, so tests and benchmarks see exactly what users would install).
+# Shared by scripts/test, scripts/bench, scripts/wheels and scripts/compare-abi3:
+# a virtualenv per Python with a fresh release build of stealpool installed
+# from a wheel (not editable, so tests and benchmarks see exactly what users
+# would install), and two such builds benchmarked against each other.
 
 # install_stealpool PYTHON VENV [EXTRA_PACKAGE...]
 # Cargo features for the build come from $STEALPOOL_FEATURES (scripts/test
@@ -15,6 +16,40 @@ install_stealpool() {
     "$venv/bin/maturin" build --release --quiet --interpreter "$venv/bin/python" --out "$wheels" \
         ${STEALPOOL_FEATURES:+--features "$STEALPOOL_FEATURES"}
     "$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheels"/stealpool-*.whl
+}
+
+# compare_alternately RUNS OUT BASE_NAME BASE_VENV OTHER_NAME OTHER_VENV [BENCH_ARG...]
+# Runs `python -m stealpool.bench --json BENCH_ARG...` RUNS times in each
+# virtualenv, alternately (base, other, other, base, ...), keeping the reports
+# in OUT, then prints OTHER's speed relative to BASE per row
+# (scripts/compare_bench.py). OUT and the venvs are relative to the
+# repository root, where the caller is. Alternating, rather than all of one
+# build and then all of the other, spreads the machine's drift (other
+# processes, frequency scaling) over both builds.
+compare_alternately() {
+    local runs=$1 out=$2 root=$PWD run side
+    local -A names=([base]=$3 [other]=$5) venvs=([base]=$4 [other]=$6)
+    shift 6
+    rm -rf "$out"
+    mkdir -p "$out"
+    for run in $(seq "$runs"); do
+        # Odd runs base first, even runs other first: whatever running second
+        # costs or gains (a CPU the run before clocked up, a warm page cache)
+        # falls on each side alike.
+        local order=(base other)
+        [ $((run % 2)) -eq 1 ] || order=(other base)
+        for side in "${order[@]}"; do
+            echo "== run $run of $runs: ${names[$side]}" >&2
+            # Outside the source tree, so the installed build is the one measured.
+            (cd "$root/benches" && "$root/${venvs[$side]}/bin/python" -m stealpool.bench --json "$@" >"$root/$out/$side-$run.json")
+        done
+    done
+    # In run order (seq, not a glob, which would put run 10 before run 2): the Nth of each side ran together.
+    local base_reports other_reports
+    base_reports=$(seq -f "$out/base-%g.json" -s , "$runs")
+    other_reports=$(seq -f "$out/other-%g.json" -s , "$runs")
+    "${venvs[base]}/bin/python" scripts/compare_bench.py --base-name "${names[base]}" --other-name "${names[other]}" \
+        "$base_reports" "$other_reports"
 }
 
 # find_python 3.X: the path of a CPython 3.X, from PATH or pyenv.
