@@ -52,12 +52,20 @@ compare_alternately() {
         "$base_reports" "$other_reports"
 }
 
-# find_python 3.X: the path of a CPython 3.X, from PATH or pyenv.
+# The CPythons scripts/test and scripts/wheels look for, oldest first (as the
+# release workflow builds them); a trailing t is the free-threaded build.
+SUPPORTED_PYTHONS="3.9 3.10 3.11 3.12 3.13 3.14 3.14t"
+
+# find_python 3.X or 3.Xt: the path of a CPython 3.X, from PATH or pyenv.
+# A trailing t asks for the free-threaded build (python3.Xt, pyenv's 3.X.Yt);
+# without it only the default build is accepted, so "3.14" never runs a
+# free-threaded interpreter that happens to be called python3.14.
 find_python() {
-    local version=$1 candidate
-    for candidate in "python$version" "$HOME"/.pyenv/versions/"$version".*/bin/"python$version"; do
+    local version=$1 release=${1%t} candidate free_threaded=False
+    [ "$release" != "$version" ] && free_threaded=True
+    for candidate in "python$version" "$HOME"/.pyenv/versions/"$release".*"${version#"$release"}"/bin/"python$version"; do
         if command -v "$candidate" >/dev/null 2>&1 \
-            && "$candidate" -c "import sys; sys.exit(sys.implementation.name != 'cpython' or sys.version_info[:2] != tuple(map(int, '$version'.split('.'))))" 2>/dev/null; then
+            && "$candidate" -c "import sys, sysconfig; sys.exit(sys.implementation.name != 'cpython' or sys.version_info[:2] != tuple(map(int, '$release'.split('.'))) or bool(sysconfig.get_config_var('Py_GIL_DISABLED')) != $free_threaded)" 2>/dev/null; then
             command -v "$candidate"
             return 0
         fi
