@@ -51,10 +51,7 @@ def submit_is_overridden(executor: ThreadPoolExecutor) -> bool:
     """Whether ``executor``'s class replaced stealpool's ``submit``: then
     every call, ``run_in_executor``'s and anyio's included, must go through
     it, as the loop's own path would, not straight to the pool."""
-    for cls in type(executor).__mro__:
-        if "submit" in vars(cls):
-            return not vars(cls).get("_submit_is_stealpools", False)
-    return True
+    return executor._submit_overridden
 
 
 class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
@@ -73,6 +70,14 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     _thread_name_prefix: str
     # Here, as opposed to a subclass's own: run_in_executor may skip it.
     _submit_is_stealpools = True
+    # Decided once per class (every run_in_executor asks): whether the
+    # nearest class that defines submit is not one of stealpool's.
+    _submit_overridden = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "submit" in vars(cls):
+            cls._submit_overridden = not vars(cls).get("_submit_is_stealpools", False)
 
     def __init__(
         self,
