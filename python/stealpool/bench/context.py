@@ -127,6 +127,8 @@ class BenchContext:
     warmup: int = 1
     progress: Progress = field(default_factory=Progress)
     notes: list[str] = field(default_factory=list)
+    busy: bool = False  # --busy: the web rows again, with every core kept busy
+    focused: frozenset[str] = frozenset()  # the workloads --only named: those may take longer
 
     def note(self, message: str) -> None:
         """Records a caveat for the report (printed once, in its header)."""
