@@ -15,10 +15,11 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 import pytest
-from stealpool.bench import backpressure, busy, cli, load, memory, peers, plot, report, web, web_db
+from stealpool.bench import backpressure, busy, cli, in_flight, load, memory, peers, plot, report, web, web_db
 from stealpool.bench.cli import WORKLOADS
 from stealpool.bench.context import DEFAULT, FULL, QUICK, BenchContext, Progress
 from stealpool.bench.hashing import split_evenly, worker_counts
@@ -599,8 +600,17 @@ def test_backpressure_probe_runs_each_peer_and_consumer(peer, consumer, capsys) 
 def test_busy_machine_runs_a_loop_per_core_and_stops_them() -> None:
     with busy.busy_machine(60) as loops:
         spinning = _busy_children()
-        assert loops == len(spinning) == (os.cpu_count() or 1)
+        assert len(loops) == len(spinning) == (os.cpu_count() or 1)
+        assert loops.all_spinning()
     assert _busy_children() == []
+
+
+def test_busy_loops_say_when_their_time_limit_came_first() -> None:
+    with busy.busy_machine(0) as loops:
+        deadline = time.monotonic() + 30
+        while loops.all_spinning() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not loops.all_spinning()
 
 
 def _busy_children() -> list[int]:
@@ -633,6 +643,31 @@ def test_load_drives_a_server_and_counts_its_errors(client, monkeypatch) -> None
         assert 0 < result.p50_ms <= result.p99_ms
         missing = load.run_load(port, ["/nowhere"], 2, 1)
         assert missing.requests_per_s > 0 and missing.errors > 0  # every answer a 404
+        in_flight.wait_until_idle(port, 60)
+
+
+def test_in_flight_counts_the_requests_being_served() -> None:
+    release = asyncio.Event()
+    sent: list[dict] = []
+
+    async def slow_app(scope, receive, send) -> None:
+        await release.wait()
+
+    async def record(message) -> None:
+        sent.append(message)
+
+    async def scenario() -> None:
+        middleware = in_flight.InFlight(slow_app)
+        serving = [asyncio.ensure_future(middleware({"type": "http", "path": "/work"}, None, record)) for _ in range(3)]
+        await asyncio.sleep(0)
+        await middleware({"type": "http", "path": in_flight.PATH}, None, record)
+        release.set()
+        await asyncio.gather(*serving)
+        await middleware({"type": "http", "path": in_flight.PATH}, None, record)
+
+    asyncio.run(scenario())
+    bodies = [message["body"] for message in sent if message["type"] == "http.response.body"]
+    assert bodies == [b"3", b"0"]
 
 
 # --- the real command, once, as small as it gets ---------------------------

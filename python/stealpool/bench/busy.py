@@ -24,15 +24,27 @@ def spin(seconds: float) -> None:
         pass
 
 
+class BusyLoops:
+    def __init__(self, loops: list[subprocess.Popen[bytes]]) -> None:
+        self._loops = loops
+
+    def __len__(self) -> int:
+        return len(self._loops)
+
+    def all_spinning(self) -> bool:
+        """False once any loop has ended (its time limit came first): rows measured since were less busy."""
+        return all(loop.poll() is None for loop in self._loops)
+
+
 @contextlib.contextmanager
-def busy_machine(limit_s: float) -> Iterator[int]:
-    """Yields how many busy loops run (one per core); each ends by itself after ``limit_s``."""
+def busy_machine(limit_s: float) -> Iterator[BusyLoops]:
+    """Runs one busy loop per core; each ends by itself after ``limit_s``."""
     loops: list[subprocess.Popen[bytes]] = []
     try:
         for _ in range(os.cpu_count() or 1):
             command = [sys.executable, "-m", "stealpool.bench.busy", str(limit_s)]
             loops.append(subprocess.Popen(command, stdin=subprocess.DEVNULL))
-        yield len(loops)
+        yield BusyLoops(loops)
     finally:
         for loop in loops:
             loop.kill()

@@ -2,7 +2,8 @@
 
 A sample starts a fresh server (``server_process.serving``), warms it up
 with every path it will be asked for, then measures its cells one after
-another: a cell is one path at one number of keep-alive connections for a
+another, each once the server has finished the last one's requests
+(``in_flight``): a cell is one path at one number of keep-alive connections for a
 few seconds (``load.run_load``). Stock and installed servers alternate round
 by round. Each cell gives rows of requests/s and p50/p99 latency; one
 ``errors`` row per set adds up error responses and socket errors, per round.
@@ -23,6 +24,7 @@ from typing import Callable
 
 from .busy import busy_machine
 from .context import BenchContext
+from .in_flight import wait_until_idle
 from .load import LoadResult, generator, run_load
 from .results import HIGHER_IS_BETTER, LOWER_IS_BETTER, STEALPOOL, Row, make_row
 from .server_process import serving
@@ -31,6 +33,8 @@ STOCK = "anyio"
 # Server runs take seconds each, so fewer rounds than the other rows.
 MAX_ROUNDS = 3
 WARMUP_S = 1
+# How long a server may take to finish the requests a cell left behind (in_flight.py says why it must).
+DRAIN_TIMEOUT_S = 120.0
 # Busy loops end by themselves this long after the measurement was planned to.
 BUSY_SLACK_S = 120.0
 NOTE = "uvicorn+Starlette def endpoints; stealpool = install() in lifespan; ratio against stock; load: {}"
@@ -64,6 +68,11 @@ def rounds(ctx: BenchContext) -> int:
     return min(ctx.rounds, MAX_ROUNDS)
 
 
+def plan(cells: Sequence[Cell], by_cell: dict[Cell, list[LoadResult]], prefix: str = "") -> list[Measurement]:
+    """A server run's measurements of ``cells`` (at ``prefix`` + each path), into ``by_cell``."""
+    return [Measurement(cell, prefix + cell.path, by_cell.setdefault(cell, [])) for cell in cells]
+
+
 def measure_server(module: str, args: Sequence[str], plan: Sequence[Measurement], seconds: int) -> float:
     """One server run: warms up every planned path, then measures each in turn into its list.
 
@@ -73,8 +82,10 @@ def measure_server(module: str, args: Sequence[str], plan: Sequence[Measurement]
     with serving(module, *args) as port:
         paths = list(dict.fromkeys(measurement.path for measurement in plan))
         run_load(port, paths, plan[0].cell.connections, WARMUP_S)
+        wait_until_idle(port, DRAIN_TIMEOUT_S)
         for measurement in plan:
             measurement.results.append(run_load(port, [measurement.path], measurement.cell.connections, seconds))
+            wait_until_idle(port, DRAIN_TIMEOUT_S)
     return float(len(plan))
 
 
@@ -143,8 +154,10 @@ def quiet_then_busy(ctx: BenchContext, measure: Callable[[bool], list[Row]], pla
     rows = measure(False)
     if ctx.busy:
         with busy_machine(planned_s + BUSY_SLACK_S) as loops:
-            ctx.note(f"rows marked 'busy': measured while {loops} busy-loop processes ran, one per core")
+            ctx.note(f"rows marked 'busy': measured while {len(loops)} busy-loop processes ran, one per core")
             rows += measure(True)
+            if not loops.all_spinning():
+                ctx.note(f"busy loops reached their time limit before the busy {rows[0].workload} rows were done")
     return rows
 
 
@@ -152,13 +165,10 @@ def _measure_web(ctx: BenchContext, busy: bool) -> list[Row]:
     cells = [WORK, SLEEP]
     seconds = cell_seconds(ctx)
     results: dict[str, dict[Cell, list[LoadResult]]] = {STEALPOOL: {}, STOCK: {}}
-    plans = {
-        peer: [Measurement(cell, cell.path, by_cell.setdefault(cell, [])) for cell in cells]
-        for peer, by_cell in results.items()
-    }
+    installed, stock = plan(cells, results[STEALPOOL]), plan(cells, results[STOCK])
     contenders = {
-        STEALPOOL: lambda: measure_server("stealpool.bench.web_server", ["install"], plans[STEALPOOL], seconds),
-        STOCK: lambda: measure_server("stealpool.bench.web_server", ["stock"], plans[STOCK], seconds),
+        STEALPOOL: lambda: measure_server("stealpool.bench.web_server", ["install"], installed, seconds),
+        STOCK: lambda: measure_server("stealpool.bench.web_server", ["stock"], stock, seconds),
     }
     ctx.alternate("web" + (" (busy)" if busy else ""), contenders, rounds=rounds(ctx), warmup=0)
     return load_rows("web", cells, results, busy, params={"seconds": seconds}, note=NOTE.format(generator()))

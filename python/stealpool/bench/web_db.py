@@ -20,7 +20,7 @@ from .context import FULL, BenchContext
 from .load import LoadResult, generator
 from .postgres import PostgresUnavailable, throwaway_cluster
 from .results import STEALPOOL, Row
-from .web import STOCK, WARMUP_S, Cell, Measurement, cell_seconds, load_rows, measure_server, quiet_then_busy, rounds
+from .web import STOCK, WARMUP_S, Cell, cell_seconds, load_rows, measure_server, plan, quiet_then_busy, rounds
 
 ASYNC_REFERENCE = "async def"
 ASYNC_PREFIX = "/async"
@@ -62,10 +62,8 @@ def _measure(ctx: BenchContext, conninfo: str, busy: bool) -> list[Row]:
     cells, seconds = plan_cells(ctx)
     results: dict[str, dict[Cell, list[LoadResult]]] = {STEALPOOL: {}, STOCK: {}, ASYNC_REFERENCE: {}}
 
-    def plan(peer: str, prefix: str = "") -> list[Measurement]:
-        return [Measurement(cell, prefix + cell.path, results[peer].setdefault(cell, [])) for cell in cells]
-
-    installed, stock = plan(STEALPOOL), plan(STOCK) + plan(ASYNC_REFERENCE, ASYNC_PREFIX)
+    installed = plan(cells, results[STEALPOOL])
+    stock = plan(cells, results[STOCK]) + plan(cells, results[ASYNC_REFERENCE], ASYNC_PREFIX)
     contenders = {
         STEALPOOL: lambda: measure_server(SERVER, ["install", conninfo], installed, seconds),
         STOCK: lambda: measure_server(SERVER, ["stock", conninfo], stock, seconds),

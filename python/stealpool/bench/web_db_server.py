@@ -28,6 +28,7 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 import stealpool
 
 from . import techempower
+from .in_flight import InFlight
 
 # As many connections as anyio's default limiter runs def endpoints at once,
 # so the stock side is never held back by the pool rather than by its threads.
@@ -160,7 +161,7 @@ def main(argv: list[str]) -> None:
         raise SystemExit("usage: python -m stealpool.bench.web_db_server PORT stock|install CONNINFO")
     port, mode, conninfo = int(argv[0]), argv[1], argv[2]
     app = build_app(mode == "install", conninfo)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    uvicorn.run(InFlight(app), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":

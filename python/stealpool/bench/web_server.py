@@ -25,6 +25,8 @@ from starlette.routing import Route
 
 import stealpool
 
+from .in_flight import InFlight
+
 # The endpoint's blocking work: a small hash, about ten microseconds.
 PAYLOAD = bytes(16 * 1024)
 SLEEP_S = 0.005
@@ -53,7 +55,8 @@ def main(argv: list[str]) -> None:
     port, mode = int(argv[0]), argv[1]
     if mode not in ("stock", "install"):
         raise SystemExit("usage: python -m stealpool.bench.web_server PORT stock|install")
-    uvicorn.run(build_app(mode == "install"), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    app = InFlight(build_app(mode == "install"))
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":
