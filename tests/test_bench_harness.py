@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 import pytest
-from stealpool.bench import backpressure, busy, cli, in_flight, load, memory, peers, plot, report, web, web_db
+from stealpool.bench import backpressure, busy, cli, in_flight, load, memory, peers, plot, postgres, report, web, web_db
 from stealpool.bench.cli import WORKLOADS
 from stealpool.bench.context import DEFAULT, FULL, QUICK, BenchContext, Progress
 from stealpool.bench.hashing import split_evenly, worker_counts
@@ -270,6 +270,18 @@ def test_web_db_measures_one_concurrency_unless_asked_for_all() -> None:
     assert connections(DEFAULT) == {64}
     assert connections(DEFAULT, ["web", "web_db"]) == connections(FULL) == {16, 64, 256}
     assert connections(QUICK) == {16}
+
+
+def test_web_db_without_postgres_says_why_and_lets_the_bench_go_on(monkeypatch) -> None:
+    pytest.importorskip("psycopg")
+
+    def not_installed() -> str:
+        raise postgres.PostgresUnavailable("PostgreSQL is not installed (test)")
+
+    monkeypatch.setattr(postgres, "find_bindir", not_installed)
+    ctx = BenchContext(sizes=QUICK, rounds=1, progress=Progress(io.StringIO()))
+    assert web_db.run_web_db(ctx) == []
+    assert ctx.notes == ["web_db skipped: PostgreSQL could not be started: PostgreSQL is not installed (test)"]
 
 
 def test_load_rows_per_cell_and_one_errors_row_summed_per_round() -> None:
