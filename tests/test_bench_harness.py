@@ -659,21 +659,22 @@ def test_load_drives_a_server_and_counts_its_errors(client, monkeypatch) -> None
 
 
 def test_in_flight_counts_the_requests_being_served() -> None:
-    release = asyncio.Event()
     sent: list[dict] = []
+    released: list[asyncio.Event] = []  # made on the running loop: before 3.10 an Event binds to a loop
 
     async def slow_app(scope, receive, send) -> None:
-        await release.wait()
+        await released[0].wait()
 
     async def record(message) -> None:
         sent.append(message)
 
     async def scenario() -> None:
+        released.append(asyncio.Event())
         middleware = in_flight.InFlight(slow_app)
         serving = [asyncio.ensure_future(middleware({"type": "http", "path": "/work"}, None, record)) for _ in range(3)]
         await asyncio.sleep(0)
         await middleware({"type": "http", "path": in_flight.PATH}, None, record)
-        release.set()
+        released[0].set()
         await asyncio.gather(*serving)
         await middleware({"type": "http", "path": in_flight.PATH}, None, record)
 
