@@ -273,7 +273,8 @@ def test_web_db_measures_one_concurrency_unless_asked_for_all() -> None:
 
 
 def test_web_db_without_postgres_says_why_and_lets_the_bench_go_on(monkeypatch) -> None:
-    pytest.importorskip("psycopg")
+    for name in web_db.REQUIREMENTS:
+        pytest.importorskip(name)
 
     def not_installed() -> str:
         raise postgres.PostgresUnavailable("PostgreSQL is not installed (test)")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
-import pwd
 import shutil
 import signal
 import subprocess
@@ -26,9 +25,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from . import techempower
 from .server_process import free_port
+
+if TYPE_CHECKING:
+    from pwd import struct_passwd
 
 UNPRIVILEGED_USER = "nobody"
 DATABASE = "postgres"
@@ -68,17 +71,22 @@ class Cluster:
         return os.path.join(self.directory, "server.log")
 
 
+def _major_version(bindir: str) -> int:
+    version = os.path.basename(os.path.dirname(bindir))
+    return int(version) if version.isdigit() else 0
+
+
 def find_bindir() -> str:
     """Where initdb and pg_ctl are: ``pg_config --bindir``, else the newest Debian-layout version."""
+    if os.name != "posix":
+        # Stopping the server and running it unprivileged are written for POSIX (signals, setuid).
+        raise PostgresUnavailable("the throwaway PostgreSQL cluster runs on POSIX systems only")
     candidates: list[str] = []
     pg_config = shutil.which("pg_config")
     if pg_config is not None:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             candidates.append(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout.strip())
-    versioned = glob.glob("/usr/lib/postgresql/*/bin")
-    candidates += sorted(versioned, key=lambda path: int(path.split("/")[-2]) if path.split("/")[-2].isdigit() else 0)[
-        ::-1
-    ]
+    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_major_version, reverse=True)
     initdb_on_path = shutil.which("initdb")
     if initdb_on_path is not None:
         candidates.append(os.path.dirname(initdb_on_path))
@@ -90,17 +98,19 @@ def find_bindir() -> str:
     )
 
 
-def _server_user() -> pwd.struct_passwd | None:
+def _server_user() -> struct_passwd | None:
     """The user PostgreSQL runs as: None for ourselves, ``nobody`` when we are root."""
     if os.geteuid() != 0:
         return None
+    import pwd  # POSIX only, like the rest of this module; imported here so the bench imports everywhere
+
     try:
         return pwd.getpwnam(UNPRIVILEGED_USER)
     except KeyError:
         raise PostgresUnavailable(f"running as root and there is no {UNPRIVILEGED_USER!r} user to run PostgreSQL as")
 
 
-def _run(cluster: Cluster, user: pwd.struct_passwd | None, *command: str) -> None:
+def _run(cluster: Cluster, user: struct_passwd | None, *command: str) -> None:
     finished = subprocess.run(
         [os.path.join(cluster.bindir, command[0]), *command[1:]],
         cwd=cluster.directory,
@@ -132,7 +142,7 @@ def _postmaster_pid(cluster: Cluster) -> int | None:
         return None
 
 
-def _stop(cluster: Cluster, user: pwd.struct_passwd | None) -> None:
+def _stop(cluster: Cluster, user: struct_passwd | None) -> None:
     """Stops the server however it can: pg_ctl's fast shutdown, else SIGKILL to the postmaster's group."""
     pid = _postmaster_pid(cluster)
     if pid is None:
