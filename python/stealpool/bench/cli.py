@@ -62,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--rounds", type=_positive_int, help="measured rounds per workload (default 5; 2 with --quick)")
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="a tiny smoke run of a few seconds; numbers mean little")
+    size.add_argument(
+        "--quick", action="store_true", help="a smoke run of about a minute (mostly web rows); numbers mean little"
+    )
     size.add_argument("--full", action="store_true", help="the full workload sizes (several minutes)")
     parser.add_argument(
         "--only",
