@@ -112,7 +112,8 @@ build_release_wheel() {
 # Pinned so that a fresh machine reports what this one does; with the
 # packages whose APIs mypy checks our code against (anyio, which
 # stealpool/_anyio.py patches, and the benchmark's peers and web stack).
-LINT_PACKAGES=(ruff==0.17.6 mypy==2.4.1 anyio==4.16.0 uvloop==0.23.0 uvicorn==0.54.0 starlette==1.10.0 matplotlib==3.11.2 hypertile==0.1.2)
+LINT_PACKAGES=(ruff==0.17.6 mypy==2.4.1 anyio==4.16.0 uvloop==0.23.0 uvicorn==0.54.0 starlette==1.10.0 matplotlib==3.11.2 hypertile==0.1.2
+    fastapi==0.163.2 psycopg==3.3.9 psycopg-pool==3.3.3)
 LINT_TOOLS=.venvs/lint
 
 # lint_tools: makes $LINT_TOOLS, a virtualenv with $LINT_PACKAGES.

@@ -10,15 +10,18 @@ import asyncio
 import io
 import json
 import math
+import os
+import shutil
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 import pytest
-from stealpool.bench import backpressure, cli, memory, peers, plot, report
+from stealpool.bench import backpressure, busy, cli, in_flight, load, memory, peers, plot, postgres, report, web, web_db
 from stealpool.bench.cli import WORKLOADS
-from stealpool.bench.context import DEFAULT, FULL, QUICK, Progress
+from stealpool.bench.context import DEFAULT, FULL, QUICK, BenchContext, Progress
 from stealpool.bench.hashing import split_evenly, worker_counts
 from stealpool.bench.loops import LoopHost, LoopKind
 from stealpool.bench.pool_workloads import ideal_sleep_seconds
@@ -34,6 +37,7 @@ from stealpool.bench.results import (
     median,
     ratio_to_baseline,
 )
+from stealpool.bench.server_process import serving
 
 ROW_KEYS = {
     "workload",
@@ -256,6 +260,56 @@ def test_full_sizes_are_the_specified_ones() -> None:
         assert getattr(QUICK, field) <= getattr(DEFAULT, field) <= getattr(FULL, field)
 
 
+def test_web_db_measures_one_concurrency_unless_asked_for_all() -> None:
+    def connections(sizes, focused=()) -> set[int]:
+        ctx = BenchContext(sizes=sizes, rounds=3, focused=frozenset(focused))
+        cells, _ = web_db.plan_cells(ctx)
+        assert len(cells) == len(web_db.ENDPOINTS) * len({cell.connections for cell in cells})
+        return {cell.connections for cell in cells}
+
+    assert connections(DEFAULT) == {64}
+    assert connections(DEFAULT, ["web", "web_db"]) == connections(FULL) == {16, 64, 256}
+    assert connections(QUICK) == {16}
+
+
+def test_web_db_without_postgres_says_why_and_lets_the_bench_go_on(monkeypatch) -> None:
+    for name in web_db.REQUIREMENTS:
+        pytest.importorskip(name)
+
+    def not_installed() -> str:
+        raise postgres.PostgresUnavailable("PostgreSQL is not installed (test)")
+
+    monkeypatch.setattr(postgres, "find_bindir", not_installed)
+    ctx = BenchContext(sizes=QUICK, rounds=1, progress=Progress(io.StringIO()))
+    assert web_db.run_web_db(ctx) == []
+    assert ctx.notes == ["web_db skipped: PostgreSQL could not be started: PostgreSQL is not installed (test)"]
+
+
+def test_load_rows_per_cell_and_one_errors_row_summed_per_round() -> None:
+    slow, fast = web.Cell("a c1", "/a", 1), web.Cell("b c2", "/b", 2)
+
+    def result(rate: float, errors: int) -> load.LoadResult:
+        return load.LoadResult(requests_per_s=rate, p50_ms=1.0, p99_ms=2.0, errors=errors)
+
+    results = {
+        STEALPOOL: {slow: [result(100, 0), result(110, 1)], fast: [result(200, 2), result(220, 0)]},
+        web.STOCK: {slow: [result(50, 0), result(55, 0)], fast: [result(100, 0), result(100, 0)]},
+    }
+    rows = web.load_rows("web", [slow, fast], results, busy=True)
+    assert [row.label for row in rows] == [
+        "web [a c1 req/s, busy]",
+        "web [a c1 p50, busy]",
+        "web [a c1 p99, busy]",
+        "web [b c2 req/s, busy]",
+        "web [b c2 p50, busy]",
+        "web [b c2 p99, busy]",
+        "web [errors, busy]",
+    ]
+    assert rows[0].ratios[STEALPOOL] == pytest.approx(105 / 52.5)
+    assert rows[-1].samples == {STEALPOOL: [2.0, 1.0], web.STOCK: [0.0, 0.0]}
+    assert rows[-1].params["errors_per_cell"][STEALPOOL] == {"a c1": [0, 1], "b c2": [2, 0]}
+
+
 # --- report ----------------------------------------------------------------
 
 
@@ -427,6 +481,7 @@ def test_workload_names_are_the_documented_ones() -> None:
         "memory",
         "floor",
         "web",
+        "web_db",
         "nested_fib",
         "backpressure",
     }
@@ -552,6 +607,81 @@ def test_backpressure_probe_runs_each_peer_and_consumer(peer, consumer, capsys) 
     assert result["tasks_per_s"] > 0
     if sys.platform.startswith("linux"):
         assert result["peak_rss"] > 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the loops in /proc")
+def test_busy_machine_runs_a_loop_per_core_and_stops_them() -> None:
+    with busy.busy_machine(60) as loops:
+        spinning = _busy_children()
+        assert len(loops) == len(spinning) == (os.cpu_count() or 1)
+        assert loops.all_spinning()
+    assert _busy_children() == []
+
+
+def test_busy_loops_say_when_their_time_limit_came_first() -> None:
+    with busy.busy_machine(0) as loops:
+        deadline = time.monotonic() + 30
+        while loops.all_spinning() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not loops.all_spinning()
+
+
+def _busy_children() -> list[int]:
+    """Our child processes running the busy loop, from /proc (Linux)."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                parent = int(stat.read().rsplit(b")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read()
+        except OSError:
+            continue
+        if parent == os.getpid() and b"stealpool.bench.busy" in command:
+            found.append(int(entry))
+    return found
+
+
+@pytest.mark.parametrize("client", ["wrk", "python"])
+def test_load_drives_a_server_and_counts_its_errors(client, monkeypatch) -> None:
+    pytest.importorskip("uvicorn")
+    if client == "wrk" and shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed: the Python client is the load generator here")
+    if client == "python":
+        which = shutil.which
+        monkeypatch.setattr(load.shutil, "which", lambda name: None if name == "wrk" else which(name))
+    with serving("stealpool.bench.web_server", "install") as port:
+        result = load.run_load(port, ["/work", "/sleep"], 2, 1)
+        assert result.requests_per_s > 0 and result.errors == 0
+        assert 0 < result.p50_ms <= result.p99_ms
+        missing = load.run_load(port, ["/nowhere"], 2, 1)
+        assert missing.requests_per_s > 0 and missing.errors > 0  # every answer a 404
+        in_flight.wait_until_idle(port, 60)
+
+
+def test_in_flight_counts_the_requests_being_served() -> None:
+    sent: list[dict] = []
+    released: list[asyncio.Event] = []  # made on the running loop: before 3.10 an Event binds to a loop
+
+    async def slow_app(scope, receive, send) -> None:
+        await released[0].wait()
+
+    async def record(message) -> None:
+        sent.append(message)
+
+    async def scenario() -> None:
+        released.append(asyncio.Event())
+        middleware = in_flight.InFlight(slow_app)
+        serving = [asyncio.ensure_future(middleware({"type": "http", "path": "/work"}, None, record)) for _ in range(3)]
+        await asyncio.sleep(0)
+        await middleware({"type": "http", "path": in_flight.PATH}, None, record)
+        released[0].set()
+        await asyncio.gather(*serving)
+        await middleware({"type": "http", "path": in_flight.PATH}, None, record)
+
+    asyncio.run(scenario())
+    bodies = [message["body"] for message in sent if message["type"] == "http.response.body"]
+    assert bodies == [b"3", b"0"]
 
 
 # --- the real command, once, as small as it gets ---------------------------

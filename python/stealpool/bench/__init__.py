@@ -1,4 +1,4 @@
-"""The benchmark harness: ``python -m stealpool.bench [--quick|--full] [--only ...] [--json|--wide] [--plot FILE.png]``.
+"""The benchmark harness: ``python -m stealpool.bench [--quick|--full] [--only ...] [--busy] [--json|--wide] ...``.
 
 In one process, each workload runs stealpool and its peers alternately
 (A B A B … after a warm-up round) and reports each peer's median and its
@@ -15,14 +15,20 @@ ratio to the stdlib (> 1: faster than the stdlib). Workloads, by --only name:
   gil_stall     longest GIL wait of another thread while a worker runs C tasks
   memory        RSS growth per task queued behind a blocked pool
   floor         the loop resolving futures by itself, against stealpool's burst
-  web           uvicorn + Starlette, a def endpoint, install() in lifespan against
-                stock, driven on 127.0.0.1: requests/s, p50 and p99 latency
+  web           uvicorn + Starlette, def endpoints hashing 16 KiB and sleeping 5 ms,
+                install() in lifespan against stock, under wrk on 127.0.0.1:
+                requests/s, p50 and p99 latency, errors
+  web_db        TechEmpower's database tests (FastAPI, psycopg 3) on a throwaway
+                PostgreSQL: def endpoints, install() against stock, async def twins
+                as the reference; -c64 by default, -c16/64/256 with --full or
+                --only web_db
   nested_fib    recursive fib(20), submit + result() at each level, on 2 workers
                 (the stdlib is only probed for its deadlock, in a child)
   backpressure  a producer far ahead of 2 workers: max_queued against the stdlib
                 with a semaphore and an unbounded pool; throughput, peak RSS
 
-Async workloads run on the stock loop and on uvloop where it imports. Peers
+``--busy`` measures the web rows again while one busy-loop process per core
+runs. Async workloads run on the stock loop and on uvloop where it imports. Peers
 are described in ``stealpool.bench.peers``, sizes in ``stealpool.bench.context``,
 the --json shape in ``stealpool.bench.report``.
 """

@@ -20,6 +20,7 @@ from .pool_workloads import run_gil_stall, run_map, run_sleep_fanout, run_submit
 from .report import build_report, describe_machine, render_json, render_table
 from .results import Row
 from .web import run_web
+from .web_db import run_web_db
 
 WARMUP_ROUNDS = 1
 
@@ -40,6 +41,7 @@ WORKLOADS: dict[str, Workload] = {
     "memory": run_memory,
     "floor": run_floor,
     "web": run_web,
+    "web_db": run_web_db,
     "nested_fib": run_nested_fib,
     "backpressure": run_backpressure,
 }
@@ -60,13 +62,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--rounds", type=_positive_int, help="measured rounds per workload (default 5; 2 with --quick)")
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="a tiny smoke run of a few seconds; numbers mean little")
+    size.add_argument(
+        "--quick", action="store_true", help="a smoke run of about a minute (mostly web rows); numbers mean little"
+    )
     size.add_argument("--full", action="store_true", help="the full workload sizes (several minutes)")
     parser.add_argument(
         "--only",
         action="append",
         metavar="NAME[,NAME]",
         help="run only these workloads: " + ", ".join(WORKLOADS),
+    )
+    parser.add_argument(
+        "--busy",
+        action="store_true",
+        help="measure the web rows (web, web_db) again while one busy-loop process per core runs",
     )
     parser.add_argument(
         "--json", action="store_true", help="print JSON instead of the table (shape: stealpool.bench.report)"
@@ -114,14 +123,29 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def run_workloads(names: Sequence[str], sizes: Sizes, rounds: int, progress: Progress) -> dict[str, Any]:
+def run_workloads(
+    names: Sequence[str],
+    sizes: Sizes,
+    rounds: int,
+    progress: Progress,
+    busy: bool = False,
+    focused: Sequence[str] = (),
+) -> dict[str, Any]:
     # Described before running: the date is the start, and the load is other processes', not ours.
     machine = describe_machine()
-    ctx = BenchContext(sizes=sizes, rounds=rounds, warmup=WARMUP_ROUNDS, progress=progress)
+    ctx = BenchContext(
+        sizes=sizes, rounds=rounds, warmup=WARMUP_ROUNDS, progress=progress, busy=busy, focused=frozenset(focused)
+    )
     rows = []
     for name in names:
         rows.extend(WORKLOADS[name](ctx))
-    settings = {"size": sizes.name, "rounds": rounds, "warmup_rounds": WARMUP_ROUNDS, "workloads": list(names)}
+    settings = {
+        "size": sizes.name,
+        "rounds": rounds,
+        "warmup_rounds": WARMUP_ROUNDS,
+        "workloads": list(names),
+        "busy": busy,
+    }
     return build_report(rows, machine, settings, ctx.notes)
 
 
@@ -135,7 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     progress = Progress()
     try:
-        report = run_workloads(args.workloads, args.sizes, args.rounds, progress)
+        focused = args.workloads if args.only else ()
+        report = run_workloads(args.workloads, args.sizes, args.rounds, progress, args.busy, focused)
     except BenchHang as exc:
         # A stuck pool keeps its threads: show where everyone is, then leave without joining them.
         print(f"stealpool.bench: HANG: {exc}", file=sys.stderr)

@@ -2,9 +2,10 @@
 
 Sizes: how much work each workload does per sample, for --quick, default
 and --full. --full uses the sizes the workloads are defined with; the
-default scales them down so the whole set takes about two minutes on a
-2-core machine; --quick is a smoke test of a few seconds, too small to mean
-anything. Progress goes to stderr, so stdout stays the report (or clean JSON).
+default scales them down so the whole set takes about three minutes on a
+2-core machine (half of it the web rows, which time servers for seconds per
+cell: web.py); --quick is a smoke test, too small to mean anything.
+Progress goes to stderr, so stdout stays the report (or clean JSON).
 """
 
 from __future__ import annotations
@@ -127,6 +128,8 @@ class BenchContext:
     warmup: int = 1
     progress: Progress = field(default_factory=Progress)
     notes: list[str] = field(default_factory=list)
+    busy: bool = False  # --busy: the web rows again, with every core kept busy
+    focused: frozenset[str] = frozenset()  # the workloads --only named: those may take longer
 
     def note(self, message: str) -> None:
         """Records a caveat for the report (printed once, in its header)."""

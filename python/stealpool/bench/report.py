@@ -10,7 +10,7 @@ JSON shape (``--json``; ``schema`` changes when this shape does)::
                   "load_average_1min": 0.4 | null,
                   "versions": {"stealpool": "0.1.0", "uvloop": "0.23.0" | null, ...}},
       "settings": {"size": "quick" | "default" | "full", "rounds": 5,
-                   "warmup_rounds": 1, "workloads": ["burst", ...]},
+                   "warmup_rounds": 1, "workloads": ["burst", ...], "busy": false},
       "ratio_convention": "ratio > 1 means ...",
       "peers": {"stealpool": "what it runs", "stdlib": "...", ...},
       "notes": ["hypertile not importable (...): skipped", ...],
@@ -48,7 +48,7 @@ SCHEMA = "stealpool.bench/1"
 RATIO_CONVENTION = (
     "ratio = stealpool's median against the baseline's: above 1 means stealpool is faster "
     "(memory rows: uses less), below 1 slower. The baseline is the stdlib, or stock anyio in the "
-    "anyio_* and web rows, where stealpool is the same anyio call after install()."
+    "anyio_*, web and web_db rows, where stealpool is the same anyio call after install()."
 )
 WIDE_CONVENTION = "A peer's '(N.NNx)' is that peer's ratio to the row's baseline."
 
@@ -67,6 +67,7 @@ PEER_DESCRIPTIONS = {
     "serial": "reference: the same hashing in the calling thread",
     "process limit": "reference: the same hashing split over N processes at once",
     "loop alone": "reference: futures resolved by the loop itself, no threads",
+    "async def": "reference: the web_db endpoints' async def twins on psycopg's async pool, no threads",
 }
 
 # Columns after workload/unit/stealpool/stdlib/ratio; unknown peers follow in row order.
@@ -79,13 +80,15 @@ OTHER_COLUMN_ORDER = [
     "serial",
     "process limit",
     "loop alone",
+    "async def",
 ]
 RATIO_HEADER = "ratio(>1=faster)"
 MISSING = "-"
 # The default table fits a terminal this wide; --wide shows every peer and note.
 NARROW_WIDTH = 100
-# The yardstick the default table keeps: what N cores can do at all.
-NARROW_REFERENCE = "process limit"
+# The yardsticks the default table keeps, each where some row has it: what N
+# cores can do at all, and what a database endpoint costs without threads.
+NARROW_REFERENCES = ("process limit", "async def")
 
 
 def _version_of(distribution: str) -> str | None:
@@ -225,11 +228,10 @@ def _against(row: dict[str, Any]) -> str | None:
 
 
 def narrow_cells(report: dict[str, Any]) -> list[list[str]]:
-    """The default table: stealpool, what its ratio is against, and the process limit where measured."""
+    """The default table: stealpool, what its ratio is against, and the NARROW_REFERENCES measured."""
     rows = report["rows"]
-    with_limit = any(NARROW_REFERENCE in row["medians"] for row in rows)
-    cells = [["workload", "unit (better)", STEALPOOL, "against", "median", "ratio"]]
-    cells[0] += [NARROW_REFERENCE] if with_limit else []
+    references = [name for name in NARROW_REFERENCES if any(name in row["medians"] for row in rows)]
+    cells = [["workload", "unit (better)", STEALPOOL, "against", "median", "ratio", *references]]
     for row in rows:
         medians = row["medians"]
         against = _against(row)
@@ -241,7 +243,7 @@ def narrow_cells(report: dict[str, Any]) -> list[list[str]]:
             format_value(None if against is None else medians[against]),
             format_ratio(row["ratios"].get(STEALPOOL)),
         ]
-        line += [format_value(medians.get(NARROW_REFERENCE))] if with_limit else []
+        line += [format_value(medians.get(name)) for name in references]
         cells.append(line)
     return cells
 

@@ -1,128 +1,177 @@
-"""The web row: uvicorn + Starlette with a plain ``def`` endpoint, stock against install().
+"""The web rows: servers in child processes under wrk, stock anyio against install().
 
-Each sample starts a fresh server process (``web_server``) on 127.0.0.1,
-warms it up, drives a bounded number of keep-alive requests through it from
-this process, and stops it. The load generator is a small HTTP/1.1 client:
-each connection sends its share of the requests one after another, and
-every request's latency is kept, from write to last body byte. Stock and
-installed servers alternate round by round. Rows: requests/s, and p50/p99
-latency.
+A sample starts a fresh server (``server_process.serving``), warms it up
+with every path it will be asked for, then measures its cells one after
+another, each once the server has finished the last one's requests
+(``in_flight``): a cell is one path at one number of keep-alive connections for a
+few seconds (``load.run_load``). Stock and installed servers alternate round
+by round. Each cell gives rows of requests/s and p50/p99 latency; one
+``errors`` row per set adds up error responses and socket errors, per round.
+With ``--busy`` the same rows are measured again while one busy loop per
+core runs (``busy.busy_machine``).
+
+The ``web`` workload itself: uvicorn + Starlette (``web_server``), a ``def``
+endpoint hashing 16 KiB at 32 connections and one sleeping 5 ms at 64.
+``web_db`` (``web_db.py``) uses the same machinery against PostgreSQL.
 """
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
-import socket
-import subprocess
-import sys
-import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Callable
 
+from .busy import busy_machine
 from .context import BenchContext
+from .in_flight import wait_until_idle
+from .load import LoadResult, generator, run_load
 from .results import HIGHER_IS_BETTER, LOWER_IS_BETTER, STEALPOOL, Row, make_row
+from .server_process import serving
 
 STOCK = "anyio"
-CONNECTIONS = 32
-REQUESTS = {"quick": 320, "default": 12800, "full": 64000}
-WARMUP_REQUESTS_PER_CONNECTION = 10
 # Server runs take seconds each, so fewer rounds than the other rows.
 MAX_ROUNDS = 3
-STARTUP_TIMEOUT_S = 30.0
-NOTE = (
-    "uvicorn+Starlette def endpoint, {} connections, {} requests; "
-    "stealpool = install() in lifespan; ratio against stock"
-)
-
-REQUEST = b"GET /work HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-
-
-def _body_length(head: bytes) -> int:
-    status_line, *header_lines = head.decode("latin-1").split("\r\n")
-    if status_line.split(" ", 2)[1:2] != ["200"]:
-        raise RuntimeError(f"the server answered {status_line!r}")
-    for line in header_lines:
-        name, _, value = line.partition(":")
-        if name.strip().lower() == "content-length":
-            return int(value)
-    raise RuntimeError("the server's response has no Content-Length")
+WARMUP_S = 1
+# How long a server may take to finish the requests a cell left behind (in_flight.py says why it must).
+DRAIN_TIMEOUT_S = 120.0
+# Busy loops end by themselves this long after the measurement was planned to.
+BUSY_SLACK_S = 120.0
+NOTE = "uvicorn+Starlette def endpoints; stealpool = install() in lifespan; ratio against stock; load: {}"
 
 
-async def _one_connection(port: int, requests: int, latencies: list[float]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        for _ in range(requests):
-            started = time.perf_counter()
-            writer.write(REQUEST)
-            head = await reader.readuntil(b"\r\n\r\n")
-            await reader.readexactly(_body_length(head))
-            latencies.append(time.perf_counter() - started)
-    finally:
-        writer.close()
-        await writer.wait_closed()
+@dataclass(frozen=True)
+class Cell:
+    name: str  # in the row labels: what is requested, and at what concurrency
+    path: str
+    connections: int
 
 
-async def drive(port: int, connections: int, requests_per_connection: int) -> tuple[float, list[float]]:
-    """Seconds for all requests, and each request's latency in seconds."""
-    latencies: list[float] = []
-    started = time.perf_counter()
-    await asyncio.gather(*[_one_connection(port, requests_per_connection, latencies) for _ in range(connections)])
-    return time.perf_counter() - started, latencies
+@dataclass(frozen=True)
+class Measurement:
+    """One cell of a server run: which path, and where its result goes."""
+
+    cell: Cell
+    path: str
+    results: list[LoadResult]
 
 
-async def wait_until_listening(port: int, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.02)
-        else:
-            writer.close()
-            await writer.wait_closed()
-            return
+WORK = Cell("sha256 c32", "/work", 32)
+SLEEP = Cell("sleep 5ms c64", "/sleep", 64)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+def cell_seconds(ctx: BenchContext) -> int:
+    return {"quick": 1, "default": 2, "full": 5}[ctx.sizes.name]
 
 
-def _percentile(sorted_values: list[float], fraction: float) -> float:
-    return sorted_values[round(fraction * (len(sorted_values) - 1))]
+def rounds(ctx: BenchContext) -> int:
+    return min(ctx.rounds, MAX_ROUNDS)
 
 
-def _serve_and_measure(mode: str, requests: int, latency_ms: dict[str, list[float]]) -> float:
-    """One server run: requests/s; appends this run's p50 and p99 (ms) to ``latency_ms``."""
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "stealpool.bench.web_server", str(port), mode],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+def plan(cells: Sequence[Cell], by_cell: dict[Cell, list[LoadResult]], prefix: str = "") -> list[Measurement]:
+    """A server run's measurements of ``cells`` (at ``prefix`` + each path), into ``by_cell``."""
+    return [Measurement(cell, prefix + cell.path, by_cell.setdefault(cell, [])) for cell in cells]
+
+
+def measure_server(module: str, args: Sequence[str], plan: Sequence[Measurement], seconds: int) -> float:
+    """One server run: warms up every planned path, then measures each in turn into its list.
+
+    Returns the number of cells measured: the results go to the plan's lists,
+    and the return value only satisfies ``BenchContext.alternate``.
+    """
+    with serving(module, *args) as port:
+        paths = list(dict.fromkeys(measurement.path for measurement in plan))
+        run_load(port, paths, plan[0].cell.connections, WARMUP_S)
+        wait_until_idle(port, DRAIN_TIMEOUT_S)
+        for measurement in plan:
+            measurement.results.append(run_load(port, [measurement.path], measurement.cell.connections, seconds))
+            wait_until_idle(port, DRAIN_TIMEOUT_S)
+    return float(len(plan))
+
+
+def load_rows(
+    workload: str,
+    cells: Sequence[Cell],
+    results: dict[str, dict[Cell, list[LoadResult]]],
+    busy: bool,
+    references: Iterable[str] = (),
+    params: Mapping[str, object] | None = None,
+    note: str = "",
+) -> list[Row]:
+    """Per cell: req/s, p50 and p99 rows; then one errors row for them all (per round, summed)."""
+    suffix = ", busy" if busy else ""
+    references = list(references)
+    rows = []
+    metrics: list[tuple[str, str, str, Callable[[LoadResult], float]]] = [
+        ("req/s", "req/s", HIGHER_IS_BETTER, lambda result: result.requests_per_s),
+        ("p50", "ms", LOWER_IS_BETTER, lambda result: result.p50_ms),
+        ("p99", "ms", LOWER_IS_BETTER, lambda result: result.p99_ms),
+    ]
+    for cell in cells:
+        cell_params = dict(params or {}, path=cell.path, connections=cell.connections, busy=busy)
+        for metric, unit, better, read in metrics:
+            samples = {peer: [read(result) for result in by_cell[cell]] for peer, by_cell in results.items()}
+            rows.append(
+                make_row(
+                    workload,
+                    f"{cell.name} {metric}{suffix}",
+                    unit,
+                    better,
+                    samples,
+                    baseline=STOCK,
+                    references=references,
+                    params=cell_params,
+                    note=note,
+                )
+            )
+    errors = {
+        peer: [float(sum(by_cell[cell][index].errors for cell in cells)) for index in range(len(by_cell[cells[0]]))]
+        for peer, by_cell in results.items()
+    }
+    per_cell = {
+        peer: {cell.name: [result.errors for result in by_cell[cell]] for cell in cells}
+        for peer, by_cell in results.items()
+    }
+    error_params = dict(params or {}, busy=busy, errors_per_cell=per_cell)
+    rows.append(
+        make_row(
+            workload,
+            f"errors{suffix}",
+            "errors",
+            LOWER_IS_BETTER,
+            errors,
+            baseline=STOCK,
+            references=references,
+            params=error_params,
+            note=note + "; errors: responses not 2xx (wrk: status >= 400) and socket errors, all cells of a round",
+        )
     )
-    try:
-        try:
-            asyncio.run(wait_until_listening(port, STARTUP_TIMEOUT_S))
-        except OSError:
-            server.kill()
-            raise RuntimeError(f"the {mode} web server did not start: {server.communicate()[1].decode()[-2000:]}")
-        asyncio.run(drive(port, CONNECTIONS, WARMUP_REQUESTS_PER_CONNECTION))
-        seconds, latencies = asyncio.run(drive(port, CONNECTIONS, requests // CONNECTIONS))
-    finally:
-        server.terminate()
-        try:
-            server.wait(STARTUP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        server.stderr.close()  # type: ignore[union-attr]
-    latencies.sort()
-    latency_ms["p50"].append(_percentile(latencies, 0.50) * 1e3)
-    latency_ms["p99"].append(_percentile(latencies, 0.99) * 1e3)
-    return len(latencies) / seconds
+    return rows
+
+
+def quiet_then_busy(ctx: BenchContext, measure: Callable[[bool], list[Row]], planned_s: float) -> list[Row]:
+    """The rows ``measure(busy)`` gives on a quiet machine, then with ``--busy`` on a busy one too."""
+    rows = measure(False)
+    if ctx.busy:
+        with busy_machine(planned_s + BUSY_SLACK_S) as loops:
+            ctx.note(f"rows marked 'busy': measured while {len(loops)} busy-loop processes ran, one per core")
+            rows += measure(True)
+            if not loops.all_spinning():
+                ctx.note(f"busy loops reached their time limit before the busy {rows[0].workload} rows were done")
+    return rows
+
+
+def _measure_web(ctx: BenchContext, busy: bool) -> list[Row]:
+    cells = [WORK, SLEEP]
+    seconds = cell_seconds(ctx)
+    results: dict[str, dict[Cell, list[LoadResult]]] = {STEALPOOL: {}, STOCK: {}}
+    installed, stock = plan(cells, results[STEALPOOL]), plan(cells, results[STOCK])
+    contenders = {
+        STEALPOOL: lambda: measure_server("stealpool.bench.web_server", ["install"], installed, seconds),
+        STOCK: lambda: measure_server("stealpool.bench.web_server", ["stock"], stock, seconds),
+    }
+    ctx.alternate("web" + (" (busy)" if busy else ""), contenders, rounds=rounds(ctx), warmup=0)
+    return load_rows("web", cells, results, busy, params={"seconds": seconds}, note=NOTE.format(generator()))
 
 
 def run_web(ctx: BenchContext) -> list[Row]:
@@ -130,19 +179,5 @@ def run_web(ctx: BenchContext) -> list[Row]:
     if missing:
         ctx.note("{} not installed: web rows skipped".format(", ".join(missing)))
         return []
-    requests = REQUESTS[ctx.sizes.name]
-    latency_ms: dict[str, dict[str, list[float]]] = {peer: {"p50": [], "p99": []} for peer in (STEALPOOL, STOCK)}
-    contenders = {
-        STEALPOOL: lambda: _serve_and_measure("install", requests, latency_ms[STEALPOOL]),
-        STOCK: lambda: _serve_and_measure("stock", requests, latency_ms[STOCK]),
-    }
-    throughput = ctx.alternate("web [req/s]", contenders, rounds=min(ctx.rounds, MAX_ROUNDS), warmup=0)
-    note = NOTE.format(CONNECTIONS, requests)
-    params = {"connections": CONNECTIONS, "requests": requests}
-    rows = [make_row("web", "req/s", "req/s", HIGHER_IS_BETTER, throughput, baseline=STOCK, params=params, note=note)]
-    for percentile in ("p50", "p99"):
-        samples = {peer: latency_ms[peer][percentile] for peer in (STEALPOOL, STOCK)}
-        rows.append(
-            make_row("web", percentile, "ms", LOWER_IS_BETTER, samples, baseline=STOCK, params=params, note=note)
-        )
-    return rows
+    planned_s = rounds(ctx) * 2 * (WARMUP_S + 2 * cell_seconds(ctx) + 5)
+    return quiet_then_busy(ctx, lambda busy: _measure_web(ctx, busy), planned_s)
