@@ -30,6 +30,8 @@ pub struct Core {
     /// `shutdown` was called (a broken pool is closed too, but not shut down).
     shutdown_called: AtomicBool,
     bridged: Arc<AtomicU64>,
+    /// Workers waiting for work, shared with them (`free_workers`).
+    free_workers: Arc<AtomicU64>,
     /// What `submit` returns: `stealpool._future.Future`, handed over by the
     /// Python package (that module imports this one).
     future_class: Py<PyType>,
@@ -88,11 +90,13 @@ impl Core {
             },
         };
         let broken = Arc::new(OnceLock::new());
+        let free_workers = Arc::new(AtomicU64::new(0));
         let hooks = WorkerHooks {
             on_start: on_worker_start,
             initialize,
             on_exit: on_worker_exit,
             broken: Arc::clone(&broken),
+            free_workers: Arc::clone(&free_workers),
         };
         let pool = Pool::new(config, python_worker_main(hooks))
             .map_err(|error| PyValueError::new_err(error.to_string()))?;
@@ -101,6 +105,7 @@ impl Core {
             broken,
             shutdown_called: AtomicBool::new(false),
             bridged: Arc::new(AtomicU64::new(0)),
+            free_workers,
             future_class,
         })
     }
@@ -209,6 +214,16 @@ impl Core {
     #[getter]
     fn is_shut_down(&self) -> bool {
         self.shutdown_called.load(Ordering::SeqCst)
+    }
+
+    /// Workers that may pick up a queued task now: those waiting for work,
+    /// and those that just took a task and wait for the GIL to begin it (a
+    /// task's future stays pending until then, while `stats()` already
+    /// counts the worker running). A nested wait that any of several
+    /// futures can end leaves its tasks to them (see `_nested.py`).
+    #[getter]
+    fn free_workers(&self) -> u64 {
+        self.free_workers.load(Ordering::SeqCst)
     }
 
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {

@@ -3,6 +3,7 @@
 //! tasks), detached only while it spins or parks waiting for work.
 
 use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -12,7 +13,7 @@ use pyo3::types::PyTuple;
 use super::core::{break_pool, BROKEN_BY_INITIALIZER};
 use super::guarded_call;
 use super::worker_thread::PyWorkerHandle;
-use crate::scheduler::{ThreadMain, WorkerContext};
+use crate::scheduler::{Task, ThreadMain, WorkerContext};
 
 /// The Python side of a worker's life.
 pub(crate) struct WorkerHooks {
@@ -27,6 +28,8 @@ pub(crate) struct WorkerHooks {
     pub on_exit: Py<PyAny>,
     /// The pool's broken state, shared with its `Core`.
     pub broken: Arc<OnceLock<String>>,
+    /// Workers in the wait for work below, shared with the `Core`.
+    pub free_workers: Arc<AtomicU64>,
 }
 
 /// Python objects a worker thread may be the last to hold, after it has left
@@ -69,7 +72,7 @@ pub(crate) fn python_worker_main(hooks: WorkerHooks) -> ThreadMain {
                 }
             };
             match ready {
-                Ok(true) => serve(py, worker),
+                Ok(true) => serve(py, worker, &hooks.free_workers),
                 Ok(false) => break_pool(
                     &hooks.broken,
                     BROKEN_BY_INITIALIZER.to_owned(),
@@ -86,14 +89,14 @@ pub(crate) fn python_worker_main(hooks: WorkerHooks) -> ThreadMain {
     })
 }
 
-fn serve(py: Python<'_>, worker: &WorkerContext) {
+fn serve(py: Python<'_>, worker: &WorkerContext, free_workers: &AtomicU64) {
     let offer_interval = 2 * switch_interval(py);
     let mut holding_since = Instant::now();
     loop {
         // Take queued work without giving up the GIL; detach only to wait.
         let task = match worker.next_task_now() {
             Some(task) => task,
-            None => match py.detach(|| worker.wait_for_task()) {
+            None => match wait_for_task(py, worker, free_workers) {
                 Some(task) => {
                     holding_since = Instant::now();
                     task
@@ -116,6 +119,17 @@ fn serve(py: Python<'_>, worker: &WorkerContext) {
             holding_since = Instant::now();
         }
     }
+}
+
+/// Waits for a task without the GIL, counted free from before it lets the
+/// GIL go until it holds the GIL again: Python code, which runs only with
+/// the GIL, never sees the worker busy with a task whose future it cannot
+/// yet see started.
+fn wait_for_task(py: Python<'_>, worker: &WorkerContext, free_workers: &AtomicU64) -> Option<Task> {
+    free_workers.fetch_add(1, Ordering::SeqCst);
+    let task = py.detach(|| worker.wait_for_task());
+    free_workers.fetch_sub(1, Ordering::SeqCst);
+    task
 }
 
 /// `sys.getswitchinterval()`, read when the worker starts.
