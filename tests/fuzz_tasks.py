@@ -158,7 +158,9 @@ def nested_timed_wait(pool: concurrent.futures.Executor, how: str, timeout: floa
     gave_up = timed_wait_gives_up(waited_on, how, timeout)
     waited = time.monotonic() - started
     released.set()
-    if not gave_up:
+    # Cancelled by the program's shutdown(cancel_futures=True), the child is
+    # done: on stealpool at once, on the stdlib once a worker dequeues it.
+    if not gave_up and not waited_on.cancelled():
         return f"{how}(timeout={timeout}) did not give up"
     if waited > timeout + TOLERANCE:
         return f"{how}(timeout={timeout}) took {waited:.2f}s"

@@ -100,6 +100,11 @@ class DifferentialProgram(RuleBasedStateMachine):
         self.everything: list[Submitted] = []
         self.shut_down = False
         self.cancelled_by_shutdown = False
+        # What a pool swallows (an exception no caller can see) fails the program too.
+        self.swallowed: list[str] = []
+        self.hooks = (sys.unraisablehook, threading.excepthook)
+        sys.unraisablehook = lambda report: self.swallowed.append(f"unraisable {report.exc_value!r}")
+        threading.excepthook = lambda report: self.swallowed.append(f"{report.exc_value!r} in {report.thread}")
 
     # -- what may happen -----------------------------------------------------
 
@@ -329,6 +334,13 @@ class DifferentialProgram(RuleBasedStateMachine):
     # -- the end of every program ---------------------------------------------
 
     def teardown(self):
+        try:
+            self.check_the_end()
+        finally:
+            sys.unraisablehook, threading.excepthook = self.hooks
+        assert not self.swallowed, f"exceptions nobody could see: {self.swallowed}"
+
+    def check_the_end(self):
         for gate in self.gates:
             gate.set()
         deadline = time.monotonic() + BOUND
