@@ -343,3 +343,34 @@ def test_a_child_cancelled_while_queued_counts_as_done_for_a_nested_wait(wait_al
         assert done == set(children)
         assert children[1].cancelled()
         assert [children[0].result(), children[2].result()] == [1, 4]
+
+
+def test_a_child_cancelled_by_shutdown_while_its_nested_waiter_waits_counts_as_done():
+    # shutdown(cancel_futures=True) takes the child out of the queue, so no
+    # dequeue will ever notify its waiters (the stdlib's waiter would wait
+    # for `elsewhere` instead, forever in real code).
+    started = threading.Event()
+    go = threading.Event()
+
+    def elsewhere():
+        started.set()
+        return go.wait(CHILD_BOUND)
+
+    pool = stealpool.ThreadPoolExecutor(max_workers=2)
+    try:
+        other = pool.submit(elsewhere)
+        assert started.wait(BOUND)
+        queued = []
+
+        def parent():
+            queued.append(pool.submit(pow, 2, 3))  # no free worker: `elsewhere` holds the other
+            return first_completed([other, queued[0]])
+
+        waiting = pool.submit(parent)
+        wait_until_someone_waits_on(other)
+        pool.shutdown(wait=False, cancel_futures=True)
+        assert waiting.result(timeout=BOUND) == {queued[0]}
+        assert queued[0].cancelled()
+    finally:
+        go.set()
+        pool.shutdown()

@@ -41,9 +41,12 @@ task back instead, as Java's ``ForkJoinTask.join`` and rayon's ``join`` do:
 - A future cancelled while queued is "done" for ``wait`` and
   ``as_completed`` only once its job is dequeued (the stdlib's
   ``set_running_or_notify_cancel``), which never happens while the only
-  worker that could dequeue it waits. A waiter that could have claimed the
-  task does that notification itself, in the dequeue's place, timed or not:
-  it runs nothing, so it cannot overrun.
+  worker that could dequeue it waits, nor ever once
+  ``shutdown(cancel_futures=True)`` took it out of the queue. A waiter that
+  could have claimed the task does that notification itself, in the
+  dequeue's place, timed or not (it runs nothing, so it cannot overrun),
+  when it starts waiting and, in a wait that any one future can end, each
+  time it looks again.
 
 Outside a worker of the pool nothing changes.
 """
@@ -174,9 +177,7 @@ class HelpingEvent(threading.Event):
         self.ends_on_any = ends_on_any
 
     def wait(self, timeout: float | None = None) -> bool:
-        for future in self.futures:
-            if claimable_here(future):
-                future._notify_cancel_for_waiter()
+        self._notify_cancelled()
         if timeout is None and self.ends_on_any:
             self._run_inline_while_nothing_else_can_end_the_wait()
         elif timeout is None:
@@ -186,6 +187,11 @@ class HelpingEvent(threading.Event):
                 run_inline(future)
         return super().wait(timeout)
 
+    def _notify_cancelled(self) -> None:
+        for future in self.futures:
+            if claimable_here(future):
+                future._notify_cancel_for_waiter()
+
     def _run_inline_while_nothing_else_can_end_the_wait(self) -> None:
         while not self.is_set():
             future = self._only_this_thread_can_finish()
@@ -193,6 +199,10 @@ class HelpingEvent(threading.Event):
                 run_inline(future)
             elif super().wait(LOOK_AGAIN_AFTER):
                 return
+            else:
+                # shutdown(cancel_futures=True) may have cancelled queued
+                # ones meanwhile: taken out of the queue, no dequeue notifies them.
+                self._notify_cancelled()
 
     def _only_this_thread_can_finish(self) -> Future | None:
         """An awaited task to run inline, if no awaited future can finish
