@@ -28,7 +28,8 @@ pub(crate) struct WorkerHooks {
     pub on_exit: Py<PyAny>,
     /// The pool's broken state, shared with its `Core`.
     pub broken: Arc<OnceLock<String>>,
-    /// Workers in the wait for work below, shared with the `Core`.
+    /// Workers between tasks without the GIL (waiting for work, or offering
+    /// the GIL), shared with the `Core`.
     pub free_workers: Arc<AtomicU64>,
 }
 
@@ -114,8 +115,11 @@ fn serve(py: Python<'_>, worker: &WorkerContext, free_workers: &AtomicU64) {
             // the releasing thread would win every race to take the GIL back.
             // Offered every two intervals, a waiter's request is seen (by the
             // interpreter in the next task, or by this offer, which then
-            // hands the GIL over), and nothing waits more than three.
+            // hands the GIL over), and nothing waits more than three. Between
+            // tasks, the worker is as free as one waiting for work.
+            free_workers.fetch_add(1, Ordering::SeqCst);
             py.detach(|| ());
+            free_workers.fetch_sub(1, Ordering::SeqCst);
             holding_since = Instant::now();
         }
     }
