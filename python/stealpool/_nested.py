@@ -33,11 +33,12 @@ task back instead, as Java's ``ForkJoinTask.join`` and rayon's ``join`` do:
   have been ended at once by a task that another thread runs or could pick
   up. When nobody else can, the waiter runs one and looks again (and looks
   again now and then while it waits, in case the free worker it counted on
-  took other work that never ends). Futures
-  from outside the pool's own workers or from elsewhere count as ones that
-  something else can finish (those that are not this library's futures are
-  not seen at all). ``ALL_COMPLETED``, ``result()`` and ``exception()``
-  need every awaited task anyway, so they run each in turn.
+  took other work that never ends). Futures from outside the pool's own
+  workers or from elsewhere count as ones that something else can finish
+  (those that are not this library's futures are not seen at all: a wait
+  mixing them with queued tasks of its own may still commit to one).
+  ``ALL_COMPLETED``, ``result()`` and ``exception()`` need every awaited
+  task anyway, so they run each in turn.
 - A future cancelled while queued is "done" for ``wait`` and
   ``as_completed`` only once its job is dequeued (the stdlib's
   ``set_running_or_notify_cancel``), which never happens while the only
