@@ -12,9 +12,10 @@ import time
 from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION
 from typing import Any
 
-# A task waiting on an event gives up after this (a check then fails); long
-# enough that it never does in a correct run, however loaded the machine.
-BOUND = 30.0
+# A task waiting on an event gives up after this (a check then fails), and a
+# program's futures must all have ended this long after its gates opened:
+# in a correct run everything ends within milliseconds of that.
+BOUND = 10.0
 # How late a timed wait may return: generous, for loaded CI machines.
 TOLERANCE = 2.0
 BROKEN = "A thread initializer failed, the thread pool is not usable anymore"
@@ -153,7 +154,9 @@ def nested_timed_wait(pool: concurrent.futures.Executor, how: str, timeout: floa
     """Waits ``timeout`` on a child that finishes only after this wait: it
     must give up in time on either pool, and the child then finishes."""
     released = threading.Event()
-    waited_on = pool.submit(released.wait, BOUND)
+    # Long enough that a wait running it inline overruns TOLERANCE, short so
+    # that finding (and shrinking) such a bug takes seconds a program.
+    waited_on = pool.submit(released.wait, 2 * TOLERANCE)
     started = time.monotonic()
     gave_up = timed_wait_gives_up(waited_on, how, timeout)
     waited = time.monotonic() - started
