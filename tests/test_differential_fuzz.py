@@ -234,8 +234,15 @@ class DifferentialProgram(RuleBasedStateMachine):
                 # set_exception, which raises on a cancelled one in the
                 # worker and strands those behind it: its bug, not a promise.
                 continue
+            # A future submitted from outside holds a place until it starts or
+            # is cancelled: the room must come at once, not when a worker drops
+            # the job (workers only free more places meanwhile).
+            holds_a_place = name == "stealpool" and self.max_queued is not None and not future.done()
+            held = self.pools[name]._room.places.queued if holds_a_place else 0
             if future.cancel():
                 entry.cancelled.add(name)
+                if holds_a_place:
+                    assert self.pools[name]._room.places.queued < held, "stealpool: a cancelled future kept its place"
 
     @rule(gate=st.integers(0, 1))
     def open_gate(self, gate):
