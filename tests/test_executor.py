@@ -324,6 +324,30 @@ def test_a_failed_initializer_breaks_the_pool_even_once_the_executor_is_gone(cap
     assert 1 <= len(runs) <= 2
 
 
+def test_a_pool_that_breaks_leaves_a_cancelled_queued_future_cancelled_and_notifies_its_waiters(caplog, monkeypatch):
+    # The stdlib's pool calls set_exception on it, which raises in its worker
+    # and strands the futures queued behind it, and never notifies its waiters.
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    release = threading.Event()
+
+    def failing_initializer():
+        release.wait(10)
+        raise ValueError("no")
+
+    pool = stealpool.ThreadPoolExecutor(max_workers=1, initializer=failing_initializer)
+    first, cancelled, last = (pool.submit(noop) for _ in range(3))
+    assert cancelled.cancel()
+    with caplog.at_level(logging.CRITICAL, logger="concurrent.futures"):
+        release.set()
+        done, not_done = concurrent.futures.wait([first, cancelled, last], timeout=10)
+    assert not not_done
+    assert cancelled.cancelled()
+    assert isinstance(last.exception(), BrokenThreadPool)
+    assert unraisable == []
+    pool.shutdown()
+
+
 def test_threads_are_named_by_prefix_everywhere():
     records = []
 

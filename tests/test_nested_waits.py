@@ -1,12 +1,15 @@
 """Waits from a worker on its own pool's futures run the awaited task inline
-when it has not started (see ``stealpool/_nested.py``). Every scenario here
-deadlocks on the stdlib's pool, so completing at all shows stealpool did it;
-the outer waits are bounded so a regression fails instead of hanging."""
+when it has not started (see ``stealpool/_nested.py``). Scenarios run on
+stealpool alone deadlock on the stdlib's pool, so completing at all shows
+stealpool did it; those the stdlib survives (timed waits, waits that another
+future can satisfy) run on both, and stealpool must behave as the stdlib.
+The outer waits are bounded so a regression fails instead of hanging."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import threading
+import time
 
 import pytest
 import stealpool
@@ -153,3 +156,221 @@ def test_stats_count_the_tasks_run_inline():
         pool.submit(fib, pool, 5).result(timeout=BOUND)
     # fib(5) makes 14 nested submissions; on one worker every one runs inline.
     assert pool.stats()["ran_inline"] == 14
+
+
+# The stdlib's pool beside stealpool's, for scenarios where the stdlib does
+# not deadlock: there stealpool must behave exactly as it does.
+EXECUTORS = [
+    pytest.param(concurrent.futures.ThreadPoolExecutor, id="stdlib"),
+    pytest.param(stealpool.ThreadPoolExecutor, id="stealpool"),
+]
+
+# Generous: a timed wait must give up near its timeout, on a busy machine too.
+TIMEOUT = 0.2
+TOLERANCE = 3.0
+# A child that a wait must not run inline gives up its own wait after this,
+# so a regression fails an assertion instead of hanging.
+CHILD_BOUND = 5.0
+
+
+def result_gave_up(future, timeout):
+    try:
+        future.result(timeout=timeout)
+    except concurrent.futures.TimeoutError:
+        return True
+    return False
+
+
+def exception_gave_up(future, timeout):
+    try:
+        future.exception(timeout=timeout)
+    except concurrent.futures.TimeoutError:
+        return True
+    return False
+
+
+def wait_gave_up(future, timeout):
+    return future in concurrent.futures.wait([future], timeout=timeout).not_done
+
+
+def as_completed_gave_up(future, timeout):
+    try:
+        next(concurrent.futures.as_completed([future], timeout=timeout))
+    except concurrent.futures.TimeoutError:
+        return True
+    return False
+
+
+TIMED_WAITS = [result_gave_up, exception_gave_up, wait_gave_up, as_completed_gave_up]
+
+
+@pytest.mark.parametrize("executor_class", EXECUTORS)
+@pytest.mark.parametrize("timed_wait", TIMED_WAITS, ids=lambda wait: wait.__name__)
+def test_a_timed_wait_on_a_queued_child_gives_up_in_time_and_the_child_runs_later(executor_class, timed_wait):
+    release = threading.Event()
+    with executor_class(max_workers=1) as pool:
+
+        def parent():
+            child = pool.submit(release.wait, CHILD_BOUND)
+            started = time.monotonic()
+            gave_up = timed_wait(child, TIMEOUT)
+            waited = time.monotonic() - started
+            release.set()
+            return child, gave_up, waited
+
+        child, gave_up, waited = pool.submit(parent).result(timeout=BOUND)
+        assert gave_up
+        assert waited < TIMEOUT + TOLERANCE
+        # Run by the worker once the parent returned, and released by then.
+        assert child.result(timeout=BOUND) is True
+
+
+def first_completed(futures):
+    return concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_COMPLETED).done
+
+
+def first_exception(futures):
+    return concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION).done
+
+
+def first_as_completed(futures):
+    return {next(concurrent.futures.as_completed(futures))}
+
+
+ANY_OF_WAITS = [first_completed, first_exception, first_as_completed]
+
+
+def wait_until_someone_waits_on(future):
+    deadline = time.monotonic() + BOUND
+    while not future._waiters:
+        assert time.monotonic() < deadline, "nobody waited on the future"
+        time.sleep(0.001)
+
+
+@pytest.mark.parametrize("executor_class", EXECUTORS)
+@pytest.mark.parametrize("any_of", ANY_OF_WAITS, ids=lambda wait: wait.__name__)
+def test_an_any_of_wait_does_not_commit_to_a_queued_child_while_another_future_runs_elsewhere(executor_class, any_of):
+    started = threading.Event()
+    go = threading.Event()
+    first_seen = threading.Event()
+
+    def elsewhere():
+        started.set()
+        go.wait(BOUND)
+        raise ValueError("elsewhere")
+
+    with executor_class(max_workers=2) as pool:
+        other = pool.submit(elsewhere)
+        assert started.wait(BOUND)
+
+        def parent():
+            # Queued: the only other worker is busy with `elsewhere`.
+            gate = pool.submit(first_seen.wait, CHILD_BOUND)
+            done = any_of([other, gate])
+            first_seen.set()
+            return done, gate
+
+        waiting = pool.submit(parent)
+        wait_until_someone_waits_on(other)
+        go.set()
+        done, gate = waiting.result(timeout=BOUND)
+        assert done == {other}
+        assert gate.result(timeout=BOUND) is True
+
+
+@pytest.mark.parametrize("executor_class", EXECUTORS)
+@pytest.mark.parametrize("any_of", [first_completed, first_as_completed], ids=lambda wait: wait.__name__)
+def test_an_any_of_wait_leaves_queued_children_to_idle_workers(executor_class, any_of):
+    # The issue's scenario: a child run inline first may be the slow one,
+    # whichever order the wait looks at them in; a few rounds make that likely.
+    with executor_class(max_workers=3) as pool:
+        all_started = threading.Barrier(4)
+        for _ in range(3):
+            pool.submit(all_started.wait, BOUND)
+        all_started.wait(BOUND)
+
+        def parent():
+            first_seen = threading.Event()
+            gate = pool.submit(first_seen.wait, CHILD_BOUND)
+            fast = pool.submit(str, "fast")
+            done = any_of([gate, fast])
+            first_seen.set()
+            return done, fast
+
+        for _ in range(20):
+            wait_until_every_worker_is_idle(pool)
+            done, fast = pool.submit(parent).result(timeout=BOUND)
+            assert done == {fast}
+
+
+def wait_until_every_worker_is_idle(pool):
+    """stealpool counts a worker busy for a moment after its task's future
+    resolved; the stdlib's pool never runs tasks inline, so needs no wait."""
+    if not isinstance(pool, stealpool.ThreadPoolExecutor):
+        return
+    deadline = time.monotonic() + BOUND
+    while pool.stats()["idle"] < pool._max_workers:
+        assert time.monotonic() < deadline, "the workers never went idle"
+        time.sleep(0.001)
+
+
+def wait_all_completed(futures):
+    return concurrent.futures.wait(futures).done
+
+
+def all_as_completed(futures):
+    return set(concurrent.futures.as_completed(futures))
+
+
+@pytest.mark.parametrize("wait_all", [wait_all_completed, all_as_completed], ids=lambda wait: wait.__name__)
+def test_a_child_cancelled_while_queued_counts_as_done_for_a_nested_wait(wait_all):
+    children = []
+    with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+
+        def parent():
+            children.extend(pool.submit(pow, 2, i) for i in range(3))
+            assert children[1].cancel()
+            return wait_all(children)
+
+        waiting = pool.submit(parent)
+        try:
+            done = waiting.result(timeout=CHILD_BOUND)
+        finally:
+            if not waiting.done():
+                # What the dequeue would do, so a regression fails instead
+                # of leaving the only worker waiting forever.
+                children[1].set_running_or_notify_cancel()
+        assert done == set(children)
+        assert children[1].cancelled()
+        assert [children[0].result(), children[2].result()] == [1, 4]
+
+
+def test_a_child_cancelled_by_shutdown_while_its_nested_waiter_waits_counts_as_done():
+    # shutdown(cancel_futures=True) takes the child out of the queue, so no
+    # dequeue will ever notify its waiters (the stdlib's waiter would wait
+    # for `elsewhere` instead, forever in real code).
+    started = threading.Event()
+    go = threading.Event()
+
+    def elsewhere():
+        started.set()
+        return go.wait(CHILD_BOUND)
+
+    pool = stealpool.ThreadPoolExecutor(max_workers=2)
+    try:
+        other = pool.submit(elsewhere)
+        assert started.wait(BOUND)
+        queued = []
+
+        def parent():
+            queued.append(pool.submit(pow, 2, 3))  # no free worker: `elsewhere` holds the other
+            return first_completed([other, queued[0]])
+
+        waiting = pool.submit(parent)
+        wait_until_someone_waits_on(other)
+        pool.shutdown(wait=False, cancel_futures=True)
+        assert waiting.result(timeout=BOUND) == {queued[0]}
+        assert queued[0].cancelled()
+    finally:
+        go.set()
+        pool.shutdown()

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import weakref
-from concurrent.futures._base import PENDING, RUNNING
+from concurrent.futures._base import CANCELLED, PENDING, RUNNING
 from typing import Any, Callable, Generic, TypeVar
 
 from ._core import FutureCondition, PlacedCall
@@ -66,13 +66,16 @@ class Future(concurrent.futures.Future):  # type: ignore[type-arg]
         """Everything else is made on first use."""
 
     def result(self, timeout: float | None = None) -> Any:
-        run_inline(self)
+        # Timed waits never run the task inline: it could overrun the timeout (see _nested.py).
+        if timeout is None:
+            run_inline(self)
         return super().result(timeout)
 
     result.__doc__ = concurrent.futures.Future.result.__doc__
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
-        run_inline(self)
+        if timeout is None:
+            run_inline(self)
         return super().exception(timeout)
 
     exception.__doc__ = concurrent.futures.Future.exception.__doc__
@@ -100,9 +103,19 @@ class Future(concurrent.futures.Future):  # type: ignore[type-arg]
             self._claimed_by_waiter = True
             return True
 
+    def _notify_cancel_for_waiter(self) -> None:
+        """CANCELLED -> CANCELLED_AND_NOTIFIED, by a waiter doing what the
+        queued job's dequeue would (see _nested.py); the job then skips it."""
+        with self._condition:
+            if self._state != CANCELLED or self._claimed_by_waiter:
+                return
+            self._claimed_by_waiter = True
+            super().set_running_or_notify_cancel()
+
     def set_running_or_notify_cancel(self) -> bool:
         with self._condition:
-            # The queued job of a task a waiter claimed skips it, as a cancelled one.
+            # The queued job of a task a waiter claimed (to run it, or to
+            # notify its cancellation) skips it, as a cancelled one.
             if self._claimed_by_waiter:
                 return False
             return super().set_running_or_notify_cancel()

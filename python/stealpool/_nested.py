@@ -18,6 +18,36 @@ task back instead, as Java's ``ForkJoinTask.join`` and rayon's ``join`` do:
 - A task already running elsewhere is simply waited for: it makes progress
   on its own thread. A true cycle (A waits on B while B waits on A) still
   cannot finish.
+- Only waits without a timeout run tasks inline. A task, once started on
+  the waiter's thread, cannot be interrupted, so a timed wait that ran one
+  could overrun its timeout by the task's whole run (forever, for a task
+  that waits for something the waiter does after giving up). A timed wait
+  therefore waits as the stdlib's does: it gives up on time, and the task
+  runs later on a worker; on a pool whose every worker waits, that means it
+  times out, as on the stdlib.
+- A wait that any one of several futures can end (``FIRST_COMPLETED``,
+  ``FIRST_EXCEPTION``, ``as_completed``) runs a task inline only when
+  nothing else can end it: every awaited future not done is a task this
+  thread could claim, and the pool has no free worker to start one. Running
+  one commits the thread to it, however long it takes, while the wait might
+  have been ended at once by a task that another thread runs or could pick
+  up. When nobody else can, the waiter runs one and looks again (and looks
+  again now and then while it waits, in case the free worker it counted on
+  took other work that never ends). Futures from outside the pool's own
+  workers or from elsewhere count as ones that something else can finish
+  (those that are not this library's futures are not seen at all: a wait
+  mixing them with queued tasks of its own may still commit to one).
+  ``ALL_COMPLETED``, ``result()`` and ``exception()`` need every awaited
+  task anyway, so they run each in turn.
+- A future cancelled while queued is "done" for ``wait`` and
+  ``as_completed`` only once its job is dequeued (the stdlib's
+  ``set_running_or_notify_cancel``), which never happens while the only
+  worker that could dequeue it waits, nor ever once
+  ``shutdown(cancel_futures=True)`` took it out of the queue. A waiter that
+  could have claimed the task does that notification itself, in the
+  dequeue's place, timed or not (it runs nothing, so it cannot overrun),
+  when it starts waiting and, in a wait that any one future can end, each
+  time it looks again.
 
 Outside a worker of the pool nothing changes.
 """
@@ -85,6 +115,13 @@ def inline_call_for(
     return InlineCall(executor_ref, fn, args, kwargs)
 
 
+def claimable_here(future: Future) -> bool:
+    """Whether ``future``'s task was submitted from a worker of the pool the
+    calling thread is a worker of (and so may be claimed by this thread)."""
+    inline = future._stealpool_inline
+    return inline is not None and inline.executor_ref is current_worker.executor_ref
+
+
 def run_inline(future: Future) -> None:
     """Runs ``future``'s task on the calling thread if the caller is a
     worker of the pool it was submitted to and the task has not started."""
@@ -113,20 +150,77 @@ def run_inline(future: Future) -> None:
         pass
 
 
+def pool_has_free_worker() -> bool:
+    """Whether the calling worker's pool has a worker waiting for work (or
+    just back from that wait with a task it has yet to begin, which may be
+    one the waiter waits on)."""
+    executor_ref = current_worker.executor_ref
+    executor = None if executor_ref is None else executor_ref()
+    return executor is not None and executor._core.free_workers > 0
+
+
+# How often a wait that left its tasks to others looks again whether it must
+# run one itself: the free worker it counted on may have taken other work
+# that never ends (one waiting on the waiter's own future, say). A liveness
+# backstop, not a schedule: the wait ends as soon as a future does.
+LOOK_AGAIN_AFTER = 0.05
+
+
 class HelpingEvent(threading.Event):
     """The event of a ``wait``/``as_completed`` waiter made on a worker:
-    before blocking, it runs the awaited tasks that have not started."""
+    before blocking, it runs the awaited tasks that have not started, under
+    the rules in this module's docstring."""
 
-    def __init__(self) -> None:
+    def __init__(self, ends_on_any: bool) -> None:
         super().__init__()
         self.futures: list[Future] = []
+        # FIRST_COMPLETED, FIRST_EXCEPTION, as_completed: one future may end the wait.
+        self.ends_on_any = ends_on_any
 
     def wait(self, timeout: float | None = None) -> bool:
-        for future in self.futures:
-            if self.is_set():
-                break
-            run_inline(future)
+        self._notify_cancelled()
+        if timeout is None and self.ends_on_any:
+            self._run_inline_while_nothing_else_can_end_the_wait()
+        elif timeout is None:
+            for future in self.futures:
+                if self.is_set():
+                    break
+                run_inline(future)
         return super().wait(timeout)
+
+    def _notify_cancelled(self) -> None:
+        for future in self.futures:
+            if claimable_here(future):
+                future._notify_cancel_for_waiter()
+
+    def _run_inline_while_nothing_else_can_end_the_wait(self) -> None:
+        while not self.is_set():
+            future = self._only_this_thread_can_finish()
+            if future is not None:
+                run_inline(future)
+            elif super().wait(LOOK_AGAIN_AFTER):
+                return
+            else:
+                # shutdown(cancel_futures=True) may have cancelled queued
+                # ones meanwhile: taken out of the queue, no dequeue notifies them.
+                self._notify_cancelled()
+
+    def _only_this_thread_can_finish(self) -> Future | None:
+        """An awaited task to run inline, if no awaited future can finish
+        without this thread; else ``None``."""
+        first = None
+        for future in self.futures:
+            state = future._state
+            if state in (_base.FINISHED, _base.CANCELLED_AND_NOTIFIED):
+                continue
+            # Running elsewhere, queued from outside, or another pool's: not ours to take.
+            if state != _base.PENDING or not claimable_here(future):
+                return None
+            if first is None:
+                first = future
+        if first is None or pool_has_free_worker():
+            return None
+        return first
 
 
 class WaiterList(list):  # type: ignore[type-arg]
@@ -151,7 +245,8 @@ class WaiterList(list):  # type: ignore[type-arg]
             return
         event = waiter.event
         if not isinstance(event, HelpingEvent):
-            event = waiter.event = HelpingEvent()
+            all_completed = isinstance(waiter, _base._AllCompletedWaiter) and not waiter.stop_on_exception
+            event = waiter.event = HelpingEvent(ends_on_any=not all_completed)
         future = self.future_ref()
         if future is not None:
             event.futures.append(future)

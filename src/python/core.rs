@@ -36,6 +36,9 @@ pub struct Core {
     /// Tasks run, counted by each before it publishes its outcome (see
     /// `jobs::Completion`), so a caller holding a result sees it counted.
     completed: Arc<AtomicU64>,
+    /// Workers of the bounded pool waiting for work, shared with them
+    /// (`free_workers`): the pool where nested waits' tasks are queued.
+    free_workers: Arc<AtomicU64>,
     /// What `submit` returns: `stealpool._future.Future`, handed over by the
     /// Python package (that module imports this one).
     future_class: Py<PyType>,
@@ -100,12 +103,14 @@ impl Core {
         };
         let broken = Arc::new(OnceLock::new());
         let pools_of_worker = PoolsOfWorker::default();
+        let free_workers = Arc::new(AtomicU64::new(0));
         let hooks = WorkerHooks {
             on_start: on_worker_start,
             initialize,
             on_exit: on_worker_exit,
             broken: Arc::clone(&broken),
             pools: Arc::clone(&pools_of_worker),
+            free_workers: Arc::clone(&free_workers),
         };
         let limited_by_caller_config = PoolConfig {
             max_workers: MAX_WORKERS_LIMIT,
@@ -113,10 +118,13 @@ impl Core {
         };
         let to_value_error =
             |error: crate::scheduler::ConfigError| PyValueError::new_err(error.to_string());
-        let bounded =
-            Pool::new(config, python_worker_main(hooks.clone_ref(py))).map_err(to_value_error)?;
-        let limited_by_caller = Pool::new(limited_by_caller_config, python_worker_main(hooks))
-            .map_err(to_value_error)?;
+        let limited_by_caller_hooks = hooks.for_the_other_pool(py);
+        let bounded = Pool::new(config, python_worker_main(hooks)).map_err(to_value_error)?;
+        let limited_by_caller = Pool::new(
+            limited_by_caller_config,
+            python_worker_main(limited_by_caller_hooks),
+        )
+        .map_err(to_value_error)?;
         let pools = Arc::new(Pools {
             bounded,
             limited_by_caller,
@@ -128,6 +136,7 @@ impl Core {
             shutdown_called: AtomicBool::new(false),
             bridged: Arc::new(AtomicU64::new(0)),
             completed: Arc::new(AtomicU64::new(0)),
+            free_workers,
             future_class,
         })
     }
@@ -254,6 +263,16 @@ impl Core {
     #[getter]
     fn is_shut_down(&self) -> bool {
         self.shutdown_called.load(Ordering::SeqCst)
+    }
+
+    /// Workers that may pick up a queued task now: those waiting for work,
+    /// and those that just took a task and wait for the GIL to begin it (a
+    /// task's future stays pending until then, while `stats()` already
+    /// counts the worker running). A nested wait that any of several
+    /// futures can end leaves its tasks to them (see `_nested.py`).
+    #[getter]
+    fn free_workers(&self) -> u64 {
+        self.free_workers.load(Ordering::SeqCst)
     }
 
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {

@@ -116,11 +116,25 @@ impl Job for SyncJob {
                 Abandoned::Cancelled => {
                     guarded_call::call_method(future, names(py).cancel.bind(py), ())
                 }
-                Abandoned::Broken(reason) => guarded_call::call_method(
+                Abandoned::Broken(reason) => match guarded_call::call_method(
                     future,
                     names(py).set_exception.bind(py),
                     (broken_thread_pool(py, reason).into_value(py),),
-                ),
+                ) {
+                    // Cancelled while queued, or claimed by a waiter (see
+                    // _nested.py): it stays as it is, and what its dequeue
+                    // would have done is left, notifying a cancellation's
+                    // waiters. (The stdlib's pool lets the error out of its
+                    // worker, stranding the futures queued behind it.)
+                    Err(error) if error.is_instance(py, names(py).invalid_state_error.bind(py)) => {
+                        guarded_call::call_method(
+                            future,
+                            names(py).set_running_or_notify_cancel.bind(py),
+                            (),
+                        )
+                    }
+                    other => other,
+                },
             };
             if let Err(error) = abandoned {
                 error.write_unraisable(py, Some(future));

@@ -28,6 +28,8 @@ pub(crate) struct Names {
     pub instance_dict: Py<PyString>,
     /// `concurrent.futures.thread.BrokenThreadPool`.
     pub broken_thread_pool: Py<PyType>,
+    /// `concurrent.futures.InvalidStateError`.
+    pub invalid_state_error: Py<PyType>,
     /// `asyncio.futures._convert_future_exc`.
     pub convert_future_exc: Py<PyAny>,
     /// `contextvars.copy_context`.
@@ -57,6 +59,11 @@ pub(crate) fn init(py: Python<'_>) -> PyResult<()> {
         broken_thread_pool: py
             .import("concurrent.futures.thread")?
             .getattr("BrokenThreadPool")?
+            .cast_into::<PyType>()?
+            .unbind(),
+        invalid_state_error: py
+            .import("concurrent.futures")?
+            .getattr("InvalidStateError")?
             .cast_into::<PyType>()?
             .unbind(),
         convert_future_exc: py

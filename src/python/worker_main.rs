@@ -3,6 +3,7 @@
 //! tasks), detached only while it spins or parks waiting for work.
 
 use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,7 @@ use super::core::{break_pool, BROKEN_BY_INITIALIZER};
 use super::guarded_call;
 use super::pools::PoolsOfWorker;
 use super::worker_thread::PyWorkerHandle;
-use crate::scheduler::{ThreadMain, WorkerContext};
+use crate::scheduler::{Task, ThreadMain, WorkerContext};
 
 /// The Python side of a worker's life.
 pub(crate) struct WorkerHooks {
@@ -30,16 +31,23 @@ pub(crate) struct WorkerHooks {
     pub broken: Arc<OnceLock<String>>,
     /// Both pools of the executor, which a failed initializer breaks.
     pub pools: PoolsOfWorker,
+    /// Workers of this pool between tasks without the GIL (waiting for
+    /// work, or offering the GIL), shared with the `Core`.
+    pub free_workers: Arc<AtomicU64>,
 }
 
 impl WorkerHooks {
-    pub fn clone_ref(&self, py: Python<'_>) -> WorkerHooks {
+    /// The same hooks for the executor's other pool, whose free workers are
+    /// counted apart: a nested waiter needs a worker of the pool its task is
+    /// queued on, and no worker of the other pool can take it.
+    pub fn for_the_other_pool(&self, py: Python<'_>) -> WorkerHooks {
         WorkerHooks {
             on_start: self.on_start.clone_ref(py),
             initialize: self.initialize.as_ref().map(|hook| hook.clone_ref(py)),
             on_exit: self.on_exit.clone_ref(py),
             broken: Arc::clone(&self.broken),
             pools: Arc::clone(&self.pools),
+            free_workers: Arc::default(),
         }
     }
 
@@ -94,7 +102,7 @@ pub(crate) fn python_worker_main(hooks: WorkerHooks) -> ThreadMain {
                 }
             };
             match ready {
-                Ok(true) => serve(py, worker),
+                Ok(true) => serve(py, worker, &hooks.free_workers),
                 Ok(false) => hooks.break_every_pool(worker),
                 Err(error) => error.write_unraisable(py, None),
             }
@@ -107,14 +115,14 @@ pub(crate) fn python_worker_main(hooks: WorkerHooks) -> ThreadMain {
     })
 }
 
-fn serve(py: Python<'_>, worker: &WorkerContext) {
+fn serve(py: Python<'_>, worker: &WorkerContext, free_workers: &AtomicU64) {
     let offer_interval = 2 * switch_interval(py);
     let mut holding_since = Instant::now();
     loop {
         // Take queued work without giving up the GIL; detach only to wait.
         let task = match worker.next_task_now() {
             Some(task) => task,
-            None => match py.detach(|| worker.wait_for_task()) {
+            None => match wait_for_task(py, worker, free_workers) {
                 Some(task) => {
                     holding_since = Instant::now();
                     task
@@ -132,11 +140,25 @@ fn serve(py: Python<'_>, worker: &WorkerContext) {
             // the releasing thread would win every race to take the GIL back.
             // Offered every two intervals, a waiter's request is seen (by the
             // interpreter in the next task, or by this offer, which then
-            // hands the GIL over), and nothing waits more than three.
+            // hands the GIL over), and nothing waits more than three. Between
+            // tasks, the worker is as free as one waiting for work.
+            free_workers.fetch_add(1, Ordering::SeqCst);
             py.detach(|| ());
+            free_workers.fetch_sub(1, Ordering::SeqCst);
             holding_since = Instant::now();
         }
     }
+}
+
+/// Waits for a task without the GIL, counted free from before it lets the
+/// GIL go until it holds the GIL again: Python code, which runs only with
+/// the GIL, never sees the worker busy with a task whose future it cannot
+/// yet see started.
+fn wait_for_task(py: Python<'_>, worker: &WorkerContext, free_workers: &AtomicU64) -> Option<Task> {
+    free_workers.fetch_add(1, Ordering::SeqCst);
+    let task = py.detach(|| worker.wait_for_task());
+    free_workers.fetch_sub(1, Ordering::SeqCst);
+    task
 }
 
 /// `sys.getswitchinterval()`, read when the worker starts.
