@@ -51,6 +51,8 @@ pub struct Protocol {
     /// Settable while the pool runs (the Python class's `_max_workers`);
     /// Relaxed: a submission sees the new bound or the old one, either is fine.
     max_workers: AtomicUsize,
+    /// How many searching workers may spin before parking: half the cores.
+    spinners: usize,
     idle_timeout: Option<Duration>,
 }
 
@@ -60,6 +62,8 @@ impl Protocol {
             sleep: Sleep::default(),
             admission: Admission::default(),
             max_workers: AtomicUsize::new(max_workers),
+            spinners: std::thread::available_parallelism()
+                .map_or(1, |cores| (cores.get() / 2).max(1)),
             idle_timeout,
         }
     }
@@ -143,7 +147,7 @@ impl Protocol {
                 if let Some(task) = self.next_task_now(queues) {
                     return Waited::Task(task);
                 }
-                if backoff.is_completed() {
+                if backoff.is_completed() || self.too_many_spinning() {
                     break;
                 }
                 backoff.snooze();
@@ -159,6 +163,15 @@ impl Protocol {
                 Woke::Retired => return Waited::Retired,
             }
         }
+    }
+
+    /// Spinning only pays while a core is free to spin on. A pool grown
+    /// past the cores (anyio's 40 threads for blocking calls) would
+    /// otherwise have dozens of idle workers spinning at once, taking the
+    /// cores from the event loop that feeds them; past half the cores the
+    /// rest park at once, and a submission wakes them as it would anyway.
+    fn too_many_spinning(&self) -> bool {
+        self.sleep.counts().searching > self.spinners
     }
 
     /// A searching worker stops being counted (at shutdown, or because its
