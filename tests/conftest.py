@@ -11,12 +11,13 @@ them, and says so with ``STEALPOOL_RELEASE_WHEEL=1``: only then are the
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import weakref
 
 import pytest
-from loop_kinds import LOOPS, recording_loop
+from loop_kinds import LOOPS, new_event_loop, recording_loop
 
 
 def pytest_configure(config):
@@ -89,3 +90,27 @@ def run(new_loop):
         return result
 
     return run_main
+
+
+@pytest.fixture
+def anyio_run(loop_kind):
+    """``anyio.run(main)`` (asyncio backend) on the parametrized loop kind."""
+    import anyio
+
+    factory = functools.partial(new_event_loop, loop_kind)
+
+    def run_main(main):
+        return anyio.run(main, backend="asyncio", backend_options={"loop_factory": factory})
+
+    return run_main
+
+
+@pytest.fixture(scope="module")
+def stealpool_serves_anyio():
+    """anyio's worker-thread method replaced, as the first install() after
+    anyio's import does (tests may run before any install())."""
+    from anyio._backends._asyncio import AsyncIOBackend
+    from stealpool import _anyio
+
+    _anyio.activate()
+    assert AsyncIOBackend.run_sync_in_worker_thread.__func__.__module__ == "stealpool._anyio"

@@ -10,38 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import functools
 import threading
 
 import pytest
 import stealpool
-from loop_kinds import new_event_loop
 from python_subprocess import run_python
 
 pytest.importorskip("anyio")
 import anyio.from_thread
 import anyio.to_thread
-from anyio._backends._asyncio import AsyncIOBackend
 from stealpool import _anyio
 
 ANYIO_WORKER_NAME = "AnyIO worker thread"
 
 
+pytestmark = pytest.mark.usefixtures("stealpool_serves_anyio")
+
+
 @pytest.fixture
-def run(loop_kind):
-    """``anyio.run(main)`` on the parametrized loop kind; ``main`` receives nothing."""
-    factory = functools.partial(new_event_loop, loop_kind)
-
-    def run_main(main):
-        return anyio.run(main, backend="asyncio", backend_options={"loop_factory": factory})
-
-    return run_main
-
-
-@pytest.fixture(autouse=True, scope="module")
-def integration_active():
-    _anyio.activate()
-    assert AsyncIOBackend.run_sync_in_worker_thread.__func__.__module__ == "stealpool._anyio"
+def run(anyio_run):
+    return anyio_run
 
 
 def thread_name():

@@ -10,7 +10,6 @@ the stdlib's bound, ``max_workers``.
 from __future__ import annotations
 
 import asyncio
-import functools
 import threading
 
 import pytest
@@ -20,22 +19,13 @@ from loop_kinds import new_event_loop
 pytest.importorskip("anyio")
 import anyio
 import anyio.to_thread
-from stealpool import _anyio
+
+pytestmark = pytest.mark.usefixtures("stealpool_serves_anyio")
 
 
 @pytest.fixture
-def run(loop_kind):
-    factory = functools.partial(new_event_loop, loop_kind)
-
-    def run_main(main):
-        return anyio.run(main, backend="asyncio", backend_options={"loop_factory": factory})
-
-    return run_main
-
-
-@pytest.fixture(autouse=True, scope="module")
-def integration_active():
-    _anyio.activate()
+def run(anyio_run):
+    return anyio_run
 
 
 async def run_sync_concurrently(count, func, limiter=None):

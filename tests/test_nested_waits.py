@@ -173,20 +173,20 @@ TOLERANCE = 3.0
 CHILD_BOUND = 5.0
 
 
-def result_gave_up(future, timeout):
+def timed_out(wait):
     try:
-        future.result(timeout=timeout)
+        wait()
     except concurrent.futures.TimeoutError:
         return True
     return False
+
+
+def result_gave_up(future, timeout):
+    return timed_out(lambda: future.result(timeout=timeout))
 
 
 def exception_gave_up(future, timeout):
-    try:
-        future.exception(timeout=timeout)
-    except concurrent.futures.TimeoutError:
-        return True
-    return False
+    return timed_out(lambda: future.exception(timeout=timeout))
 
 
 def wait_gave_up(future, timeout):

@@ -418,3 +418,15 @@ def run_python(tally: Tally) -> Callable[..., subprocess.CompletedProcess]:
             ) from None
 
     return run
+
+
+@pytest.fixture
+def preempt_everywhere():
+    """The interpreter's switch interval at 1 µs, so threads are preempted
+    between almost any two bytecodes."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)

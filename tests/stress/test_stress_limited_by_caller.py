@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import threading
 from concurrent.futures.thread import BrokenThreadPool
 
@@ -22,16 +21,6 @@ pytest.importorskip("anyio")
 import anyio
 import anyio.to_thread
 from stealpool import _anyio
-
-
-@pytest.fixture
-def preempt_everywhere():
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(previous)
 
 
 def noop(value: int) -> int:

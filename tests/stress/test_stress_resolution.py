@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-import sys
 import threading
 import time
 from concurrent.futures.thread import BrokenThreadPool
@@ -21,16 +20,6 @@ from typing import Callable
 
 import pytest
 import stealpool
-
-
-@pytest.fixture
-def preempt_everywhere():
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(previous)
 
 
 @pytest.fixture
