@@ -166,6 +166,28 @@ def test_install_with_pool_arguments_gives_the_loop_its_own_pool(run):
     assert run(main).startswith("own_")
 
 
+def test_install_shuts_down_the_default_executor_it_replaces(new_loop):
+    loop = new_loop()
+    if not isinstance(loop, asyncio.BaseEventLoop):
+        loop.close()
+        pytest.skip("uvloop keeps its default executor where Python cannot read it")
+    replaced = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    loop.set_default_executor(replaced)
+
+    async def main():
+        assert await loop.run_in_executor(None, int, "7") == 7
+        return stealpool.install()
+
+    try:
+        installed = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert installed is not replaced
+    assert replaced._shutdown
+    with pytest.raises(RuntimeError, match="cannot schedule new futures after shutdown"):
+        replaced.submit(int)
+
+
 def test_install_again_with_other_pool_arguments_refuses_instead_of_ignoring_them(run):
     async def main():
         shared = stealpool.install()

@@ -189,3 +189,38 @@ def test_a_child_forked_by_a_snippet_and_left_running_dies_with_the_snippet():
         time.sleep(0.01)
     else:
         raise AssertionError(f"the snippet's child {orphan} still runs")
+
+
+@needs_fork
+@pytest.mark.parametrize(
+    "lock, use",
+    [
+        ("stealpool._shared_pool._shared_pool_lock", "stealpool.shared_pool().submit(int).result()"),
+        ("stealpool._anyio._activation_lock", "import anyio; stealpool._anyio.activate()"),
+    ],
+)
+def test_a_module_lock_held_by_another_thread_at_fork_is_free_in_the_child(lock, use):
+    result = run_python(
+        f"""
+        import os, signal, sys, threading
+        import stealpool, stealpool._anyio, stealpool._shared_pool
+        held, release = threading.Event(), threading.Event()
+        def hold():
+            with {lock}:
+                held.set()
+                release.wait()
+        threading.Thread(target=hold, daemon=True).start()
+        held.wait()
+        pid = os.fork()
+        if pid == 0:
+            signal.alarm(10)  # a lock left held would hang the child: end it instead
+            {use}
+            print("child used it", flush=True)
+            os._exit(0)
+        release.set()
+        _, status = os.waitpid(pid, 0)
+        sys.exit(os.waitstatus_to_exitcode(status))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "child used it\n"
