@@ -2,7 +2,8 @@
 
     python -m stealpool.bench.busy SECONDS    # one busy loop, ending by itself after SECONDS
 
-``busy_machine`` starts them and stops them on the way out, error or not.
+``busy_machine`` starts them, waits until each one is spinning, and stops
+them on the way out, error or not.
 Each loop also ends by itself after its time limit, so a harness killed
 outright (where no ``finally`` runs) leaves nothing spinning for long.
 """
@@ -16,6 +17,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+
+
+STARTED = b"spinning\n"
 
 
 def spin(seconds: float) -> None:
@@ -43,7 +47,12 @@ def busy_machine(limit_s: float) -> Iterator[BusyLoops]:
     try:
         for _ in range(os.cpu_count() or 1):
             command = [sys.executable, "-m", "stealpool.bench.busy", str(limit_s)]
-            loops.append(subprocess.Popen(command, stdin=subprocess.DEVNULL))
+            loops.append(subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE))
+        # A row measured while a loop is still starting up would be measured on a less busy machine.
+        for loop in loops:
+            assert loop.stdout is not None
+            if loop.stdout.readline() != STARTED:
+                raise RuntimeError(f"a busy loop exited before it started spinning (exit code {loop.wait()})")
         yield BusyLoops(loops)
     finally:
         for loop in loops:
@@ -55,4 +64,6 @@ def busy_machine(limit_s: float) -> Iterator[BusyLoops]:
 if __name__ == "__main__":
     # Ctrl-C reaches the whole process group: the bench stops the loops itself, without a traceback from each.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.stdout.buffer.write(STARTED)
+    sys.stdout.buffer.flush()
     spin(float(sys.argv[1]))
