@@ -1,4 +1,4 @@
-"""Compares two sets of `python -m stealpool.bench --json` reports, run by run.
+"""Compares two sets of `python -m stealpool_bench --json` reports, run by run.
 
     python scripts/compare_bench.py [--base-name NAME] [--other-name NAME] BASE.json[,BASE.json...] OTHER.json[,...]
 

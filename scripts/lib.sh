@@ -1,7 +1,8 @@
 # Shared by scripts/test, scripts/bench, scripts/wheels and scripts/compare-abi3:
 # a virtualenv per Python with a fresh release build of stealpool installed
 # from a wheel (not editable, so tests and benchmarks see exactly what users
-# would install), and two such builds benchmarked against each other.
+# would install), the benchmark harness beside it, and two such builds
+# benchmarked against each other.
 
 # install_stealpool PYTHON VENV [EXTRA_PACKAGE...]
 # Cargo features for the build come from $STEALPOOL_FEATURES (scripts/test
@@ -18,17 +19,41 @@ install_stealpool() {
     "$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheels"/stealpool-*.whl
 }
 
+# BENCH_BUILD_BACKEND: what VENV needs for install_bench; callers add it to
+# the packages they install once.
+BENCH_BUILD_BACKEND="flit_core>=3.12,<5"
+
+# install_bench VENV: the benchmark harness of the current directory's tree
+# (benches/, the stealpool-bench distribution) into VENV, rebuilt on every
+# call like stealpool itself. Offline: no dependencies (the callers install
+# the peers they want), and built with VENV's own $BENCH_BUILD_BACKEND.
+install_bench() {
+    "$1/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps --no-build-isolation ./benches
+}
+
+# bench_harness VENV: the module that runs VENV's benchmark: the harness
+# distribution's stealpool_bench, or, for a build from before the harness
+# left the package (scripts/bench --against an old commit), stealpool.bench.
+bench_harness() {
+    if "$1/bin/python" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('stealpool_bench') is None)"; then
+        echo stealpool_bench
+    else
+        echo stealpool.bench
+    fi
+}
+
 # compare_alternately RUNS OUT BASE_NAME BASE_VENV OTHER_NAME OTHER_VENV [BENCH_ARG...]
-# Runs `python -m stealpool.bench --json BENCH_ARG...` RUNS times in each
-# virtualenv, alternately (base, other, other, base, ...), keeping the reports
-# in OUT, then prints OTHER's speed relative to BASE per row
-# (scripts/compare_bench.py). OUT and the venvs are relative to the
-# repository root, where the caller is. Alternating, rather than all of one
+# Runs `python -m HARNESS --json BENCH_ARG...` (each virtualenv's own, from
+# bench_harness) RUNS times in each virtualenv, alternately (base, other,
+# other, base, ...), keeping the reports in OUT, then prints OTHER's speed
+# relative to BASE per row (scripts/compare_bench.py). OUT and the venvs are
+# relative to the repository root, where the caller is. Alternating, rather than all of one
 # build and then all of the other, spreads the machine's drift (other
 # processes, frequency scaling) over both builds.
 compare_alternately() {
     local runs=$1 out=$2 root=$PWD run side
     local -A names=([base]=$3 [other]=$5) venvs=([base]=$4 [other]=$6)
+    local -A harnesses=([base]=$(bench_harness "$4") [other]=$(bench_harness "$6"))
     shift 6
     rm -rf "$out"
     mkdir -p "$out"
@@ -41,7 +66,7 @@ compare_alternately() {
         for side in "${order[@]}"; do
             echo "== run $run of $runs: ${names[$side]}" >&2
             # Outside the source tree, so the installed build is the one measured.
-            (cd "$root/benches" && "$root/${venvs[$side]}/bin/python" -m stealpool.bench --json "$@" >"$root/$out/$side-$run.json")
+            (cd "$root/benches" && "$root/${venvs[$side]}/bin/python" -m "${harnesses[$side]}" --json "$@" >"$root/$out/$side-$run.json")
         done
     done
     # In run order (seq, not a glob, which would put run 10 before run 2): the Nth of each side ran together.
@@ -109,15 +134,18 @@ build_release_wheel() {
         --interpreter "$python" --out "$out" "$@" -- -C link-arg="$libgcc_s"
 }
 
-# Pinned so that a fresh machine reports what this one does; with the
-# packages whose APIs mypy checks our code against (anyio, which
-# stealpool/_anyio.py patches, and the benchmark's peers and web stack).
-LINT_PACKAGES=(ruff==0.17.6 mypy==2.4.1 anyio==4.16.0 uvloop==0.23.0 uvicorn==0.54.0 starlette==1.10.0 matplotlib==3.11.2 hypertile==0.1.2
+# Pinned so that a fresh machine reports what this one does: the tools, and
+# the packages whose APIs mypy checks our code against. The runtime's: anyio,
+# which stealpool/_anyio.py patches.
+LINT_PACKAGES=(ruff==0.17.6 mypy==2.4.1 anyio==4.16.0)
+# The benchmark harness's (benches/): its peers, web stack and plotting.
+BENCH_LINT_PACKAGES=(uvloop==0.23.0 uvicorn==0.54.0 starlette==1.10.0 matplotlib==3.11.2 hypertile==0.1.2
     fastapi==0.163.2 psycopg==3.3.9 psycopg-pool==3.3.3)
 LINT_TOOLS=.venvs/lint
 
-# lint_tools: makes $LINT_TOOLS, a virtualenv with $LINT_PACKAGES.
+# lint_tools: makes $LINT_TOOLS, a virtualenv with $LINT_PACKAGES and
+# $BENCH_LINT_PACKAGES (one mypy run checks the runtime and the harness).
 lint_tools() {
     [ -x "$LINT_TOOLS/bin/python" ] || "$(find_python 3.13 || command -v python3)" -m venv "$LINT_TOOLS"
-    "$LINT_TOOLS/bin/python" -m pip install -q --disable-pip-version-check "${LINT_PACKAGES[@]}"
+    "$LINT_TOOLS/bin/python" -m pip install -q --disable-pip-version-check "${LINT_PACKAGES[@]}" "${BENCH_LINT_PACKAGES[@]}"
 }

@@ -1,4 +1,4 @@
-"""``python -m stealpool.bench``; see ``stealpool.bench`` for what it measures."""
+"""``python -m stealpool_bench``; see ``stealpool_bench`` for what it measures."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from .web import STOCK, WARMUP_S, Cell, cell_seconds, load_rows, measure_server,
 
 ASYNC_REFERENCE = "async def"
 ASYNC_PREFIX = "/async"
-SERVER = "stealpool.bench.web_db_server"
+SERVER = "stealpool_bench.web_db_server"
 ENDPOINTS = [
     ("db", "/db"),
     ("queries=20", "/queries?queries=20"),

@@ -61,7 +61,7 @@ def generator() -> str:
 def _command(port: int, paths: list[str], connections: int, seconds: int, script: str) -> list[str]:
     wrk = shutil.which("wrk")
     if wrk is None:
-        client = [sys.executable, "-m", "stealpool.bench.load_client", str(port), str(seconds), str(connections)]
+        client = [sys.executable, "-m", "stealpool_bench.load_client", str(port), str(seconds), str(connections)]
         return client + paths
     return [
         wrk,

@@ -1,6 +1,6 @@
 """memory: RSS growth per task queued behind a blocked pool, stdlib against stealpool.
 
-Each sample is a fresh child process, ``python -m stealpool.bench.memory
+Each sample is a fresh child process, ``python -m stealpool_bench.memory
 PEER TASKS WORKERS``, which prints one JSON object: freed memory is kept
 for reuse, so a pool measured after another in one process would look
 leaner than it is. The peers still alternate, round by round, like every
@@ -125,7 +125,7 @@ def probe_in_child(module: str, peer: str, *args: str) -> Any:
 
 
 def probe(peer: str, tasks: int, workers: int) -> dict[str, object]:
-    result: dict[str, object] = probe_in_child("stealpool.bench.memory", peer, str(tasks), str(workers))
+    result: dict[str, object] = probe_in_child("stealpool_bench.memory", peer, str(tasks), str(workers))
     return result
 
 

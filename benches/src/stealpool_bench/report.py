@@ -43,6 +43,8 @@ from typing import Any
 
 from .results import STDLIB, STEALPOOL, Row
 
+# Named when the harness was stealpool.bench; the shape has not changed since, so
+# reports from before and after the move compare (scripts/bench --against).
 SCHEMA = "stealpool.bench/1"
 
 RATIO_CONVENTION = (
@@ -254,7 +256,7 @@ def header_lines(report: dict[str, Any], described: Collection[str] | None = Non
     settings = report["settings"]
     versions = machine.get("versions", {})
     lines = [
-        "stealpool.bench: stealpool {} on {} {}, {}".format(
+        "stealpool_bench: stealpool {} on {} {}, {}".format(
             versions.get("stealpool"), machine["implementation"], machine["python"], machine["date"]
         ),
         "machine: {} ({}), {} CPUs{}{}".format(

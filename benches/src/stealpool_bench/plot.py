@@ -117,7 +117,7 @@ def draw(report: dict[str, Any], path: str) -> None:
 
     machine = report["machine"]
     figure.suptitle(
-        "stealpool.bench, {} {}, {} CPUs, {}".format(
+        "stealpool_bench, {} {}, {} CPUs, {}".format(
             machine["implementation"], machine["python"], machine["cpu_count"], machine["date"]
         )
     )

@@ -1,6 +1,6 @@
 """A busy machine for ``--busy``: one busy-loop process per core while rows are measured again.
 
-    python -m stealpool.bench.busy SECONDS    # one busy loop, ending by itself after SECONDS
+    python -m stealpool_bench.busy SECONDS    # one busy loop, ending by itself after SECONDS
 
 ``busy_machine`` starts them, waits until each one is spinning, and stops
 them on the way out, error or not.
@@ -17,7 +17,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-
 
 STARTED = b"spinning\n"
 
@@ -46,7 +45,7 @@ def busy_machine(limit_s: float) -> Iterator[BusyLoops]:
     loops: list[subprocess.Popen[bytes]] = []
     try:
         for _ in range(os.cpu_count() or 1):
-            command = [sys.executable, "-m", "stealpool.bench.busy", str(limit_s)]
+            command = [sys.executable, "-m", "stealpool_bench.busy", str(limit_s)]
             loops.append(subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE))
         # A row measured while a loop is still starting up would be measured on a less busy machine.
         for loop in loops:

@@ -1,6 +1,6 @@
 """The benchmark harness's own logic: no timings are asserted, only arithmetic and shape.
 
-Speed is what ``python -m stealpool.bench`` reports; these tests check that it
+Speed is what ``python -m stealpool_bench`` reports; these tests check that it
 computes, orders and prints what it claims to, whatever the machine's speed.
 """
 
@@ -19,13 +19,13 @@ import time
 from typing import Any
 
 import pytest
-from stealpool.bench import backpressure, busy, cli, in_flight, load, memory, peers, plot, postgres, report, web, web_db
-from stealpool.bench.cli import WORKLOADS
-from stealpool.bench.context import DEFAULT, FULL, QUICK, BenchContext, Progress
-from stealpool.bench.hashing import split_evenly, worker_counts
-from stealpool.bench.loops import LoopHost, LoopKind
-from stealpool.bench.pool_workloads import ideal_sleep_seconds
-from stealpool.bench.results import (
+from stealpool_bench import backpressure, busy, cli, in_flight, load, memory, peers, plot, postgres, report, web, web_db
+from stealpool_bench.cli import WORKLOADS
+from stealpool_bench.context import DEFAULT, FULL, QUICK, BenchContext, Progress
+from stealpool_bench.hashing import split_evenly, worker_counts
+from stealpool_bench.loops import LoopHost, LoopKind
+from stealpool_bench.pool_workloads import ideal_sleep_seconds
+from stealpool_bench.results import (
     HIGHER_IS_BETTER,
     LOWER_IS_BETTER,
     STDLIB,
@@ -37,7 +37,7 @@ from stealpool.bench.results import (
     median,
     ratio_to_baseline,
 )
-from stealpool.bench.server_process import serving
+from stealpool_bench.server_process import serving
 
 ROW_KEYS = {
     "workload",
@@ -637,7 +637,7 @@ def _busy_children() -> list[int]:
                 command = cmdline.read()
         except OSError:
             continue
-        if parent == os.getpid() and b"stealpool.bench.busy" in command:
+        if parent == os.getpid() and b"stealpool_bench.busy" in command:
             found.append(int(entry))
     return found
 
@@ -650,7 +650,7 @@ def test_load_drives_a_server_and_counts_its_errors(client, monkeypatch) -> None
     if client == "python":
         which = shutil.which
         monkeypatch.setattr(load.shutil, "which", lambda name: None if name == "wrk" else which(name))
-    with serving("stealpool.bench.web_server", "install") as port:
+    with serving("stealpool_bench.web_server", "install") as port:
         result = load.run_load(port, ["/work", "/sleep"], 2, 1)
         assert result.requests_per_s > 0 and result.errors == 0
         assert 0 < result.p50_ms <= result.p99_ms
@@ -689,7 +689,7 @@ def test_in_flight_counts_the_requests_being_served() -> None:
 
 def test_quick_burst_json_smoke() -> None:
     finished = subprocess.run(
-        [sys.executable, "-m", "stealpool.bench", "--quick", "--only", "burst", "--json"],
+        [sys.executable, "-m", "stealpool_bench", "--quick", "--only", "burst", "--json"],
         capture_output=True,
         text=True,
         timeout=300,

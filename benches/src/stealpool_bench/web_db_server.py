@@ -1,6 +1,6 @@
 """The database rows' server: FastAPI on uvicorn, TechEmpower's tests on psycopg 3.
 
-    python -m stealpool.bench.web_db_server PORT stock|install CONNINFO
+    python -m stealpool_bench.web_db_server PORT stock|install CONNINFO
 
 Plain ``def`` endpoints on a ``psycopg_pool.ConnectionPool`` (FastAPI runs
 them through ``anyio.to_thread.run_sync``): ``/db`` (one random World row),
@@ -20,12 +20,11 @@ import sys
 import threading
 from collections.abc import AsyncIterator
 
+import stealpool
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
-
-import stealpool
 
 from . import techempower
 from .in_flight import InFlight
@@ -158,7 +157,7 @@ def build_app(install: bool, conninfo: str) -> FastAPI:
 
 def main(argv: list[str]) -> None:
     if len(argv) != 3 or argv[1] not in ("stock", "install"):
-        raise SystemExit("usage: python -m stealpool.bench.web_db_server PORT stock|install CONNINFO")
+        raise SystemExit("usage: python -m stealpool_bench.web_db_server PORT stock|install CONNINFO")
     port, mode, conninfo = int(argv[0]), argv[1], argv[2]
     app = build_app(mode == "install", conninfo)
     uvicorn.run(InFlight(app), host="127.0.0.1", port=port, log_level="warning", access_log=False)

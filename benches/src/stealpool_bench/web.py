@@ -167,8 +167,8 @@ def _measure_web(ctx: BenchContext, busy: bool) -> list[Row]:
     results: dict[str, dict[Cell, list[LoadResult]]] = {STEALPOOL: {}, STOCK: {}}
     installed, stock = plan(cells, results[STEALPOOL]), plan(cells, results[STOCK])
     contenders = {
-        STEALPOOL: lambda: measure_server("stealpool.bench.web_server", ["install"], installed, seconds),
-        STOCK: lambda: measure_server("stealpool.bench.web_server", ["stock"], stock, seconds),
+        STEALPOOL: lambda: measure_server("stealpool_bench.web_server", ["install"], installed, seconds),
+        STOCK: lambda: measure_server("stealpool_bench.web_server", ["stock"], stock, seconds),
     }
     ctx.alternate("web" + (" (busy)" if busy else ""), contenders, rounds=rounds(ctx), warmup=0)
     return load_rows("web", cells, results, busy, params={"seconds": seconds}, note=NOTE.format(generator()))

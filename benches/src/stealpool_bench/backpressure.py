@@ -5,7 +5,7 @@ with the hand-written semaphore that bounds it. Two rows: the throughput of
 no-op tasks (what the bound costs), and the peak RSS of the process under a
 consumer slower than the producer (pure-Python tasks of some microseconds,
 holding the GIL), where an unbounded queue grows. As in ``memory``, each
-sample is a fresh child, ``python -m stealpool.bench.backpressure PEER
+sample is a fresh child, ``python -m stealpool_bench.backpressure PEER
 TASKS BOUND CONSUMER``, which prints one JSON object: a peak RSS is only
 the sample's own in a process of its own.
 """
@@ -71,7 +71,7 @@ def produce(peer: str, tasks: int, bound: int, task: Callable[[], None]) -> floa
 
 
 def probe(peer: str, tasks: int, consumer: str) -> dict[str, float]:
-    result: dict[str, float] = probe_in_child("stealpool.bench.backpressure", peer, str(tasks), str(BOUND), consumer)
+    result: dict[str, float] = probe_in_child("stealpool_bench.backpressure", peer, str(tasks), str(BOUND), consumer)
     return result
 
 

@@ -1,4 +1,4 @@
-"""``python -m stealpool.bench``: parse arguments, run workloads, print the report."""
+"""``python -m stealpool_bench``: parse arguments, run workloads, print the report."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def _positive_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m stealpool.bench",
+        prog="python -m stealpool_bench",
         description="Benchmark stealpool against the stdlib and other thread offloaders, "
         "alternating them round by round in one process.",
     )
@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="measure the web rows (web, web_db) again while one busy-loop process per core runs",
     )
     parser.add_argument(
-        "--json", action="store_true", help="print JSON instead of the table (shape: stealpool.bench.report)"
+        "--json", action="store_true", help="print JSON instead of the table (shape: stealpool_bench.report)"
     )
     parser.add_argument(
         "--wide",
@@ -155,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             require_matplotlib()
         except PlotUnavailable as exc:
-            print(f"stealpool.bench: {exc}", file=sys.stderr)
+            print(f"stealpool_bench: {exc}", file=sys.stderr)
             return 2
     progress = Progress()
     try:
@@ -163,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = run_workloads(args.workloads, args.sizes, args.rounds, progress, args.busy, focused)
     except BenchHang as exc:
         # A stuck pool keeps its threads: show where everyone is, then leave without joining them.
-        print(f"stealpool.bench: HANG: {exc}", file=sys.stderr)
+        print(f"stealpool_bench: HANG: {exc}", file=sys.stderr)
         faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
         sys.stderr.flush()
         os._exit(3)

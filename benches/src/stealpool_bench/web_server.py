@@ -1,6 +1,6 @@
 """The web row's server: uvicorn serving Starlette with two plain ``def`` endpoints.
 
-    python -m stealpool.bench.web_server PORT stock|install
+    python -m stealpool_bench.web_server PORT stock|install
 
 ``/work`` hashes 16 KiB (CPU in the thread, GIL released); ``/sleep``
 blocks 5 ms without using the CPU, as a call to another service would.
@@ -17,13 +17,12 @@ import sys
 import time
 from collections.abc import AsyncIterator
 
+import stealpool
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
-
-import stealpool
 
 from .in_flight import InFlight
 
@@ -54,7 +53,7 @@ def build_app(install: bool) -> Starlette:
 def main(argv: list[str]) -> None:
     port, mode = int(argv[0]), argv[1]
     if mode not in ("stock", "install"):
-        raise SystemExit("usage: python -m stealpool.bench.web_server PORT stock|install")
+        raise SystemExit("usage: python -m stealpool_bench.web_server PORT stock|install")
     app = InFlight(build_app(mode == "install"))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 

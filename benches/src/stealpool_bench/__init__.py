@@ -1,4 +1,4 @@
-"""The benchmark harness: ``python -m stealpool.bench [--quick|--full] [--only ...] [--busy] [--json|--wide] ...``.
+"""The benchmark harness: ``python -m stealpool_bench [--quick|--full] [--only ...] [--busy] [--json|--wide] ...``.
 
 In one process, each workload runs stealpool and its peers alternately
 (A B A B … after a warm-up round) and reports each peer's median and its
@@ -29,8 +29,8 @@ ratio to the stdlib (> 1: faster than the stdlib). Workloads, by --only name:
 
 ``--busy`` measures the web rows again while one busy-loop process per core
 runs. Async workloads run on the stock loop and on uvloop where it imports. Peers
-are described in ``stealpool.bench.peers``, sizes in ``stealpool.bench.context``,
-the --json shape in ``stealpool.bench.report``.
+are described in ``stealpool_bench.peers``, sizes in ``stealpool_bench.context``,
+the --json shape in ``stealpool_bench.report``.
 """
 
 from __future__ import annotations

@@ -3,9 +3,6 @@ scripts/compare-abi3: ratios per pair of runs, each row's better direction,
 and the rows it cannot compare. Reports are made by the harness's own
 ``build_report``, so a change to the ``--json`` shape that the comparison
 does not follow fails here.
-
-A source-tree tool: scripts/test-wheel, which tests a wheel outside the
-tree, leaves this file out.
 """
 
 from __future__ import annotations
@@ -16,10 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from stealpool.bench import report
-from stealpool.bench.results import HIGHER_IS_BETTER, LOWER_IS_BETTER, STDLIB, STEALPOOL, make_row
+from stealpool_bench import report
+from stealpool_bench.results import HIGHER_IS_BETTER, LOWER_IS_BETTER, STDLIB, STEALPOOL, make_row
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "compare_bench.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "compare_bench.py"
 MACHINE = {"python": "3.12.1", "implementation": "CPython", "date": "2026-01-02T03:04:05+00:00", "cpu_count": 2}
 SETTINGS = {"size": "quick", "rounds": 2, "warmup_rounds": 1, "workloads": ["burst", "sha256"]}
 

@@ -1,6 +1,6 @@
 """The load generator where wrk is not installed: an HTTP/1.1 keep-alive client in a process of its own.
 
-    python -m stealpool.bench.load_client PORT SECONDS CONNECTIONS PATH [PATH...]
+    python -m stealpool_bench.load_client PORT SECONDS CONNECTIONS PATH [PATH...]
 
 Each connection sends one request at a time until SECONDS have passed,
 taking PATHs in turn, and every request's latency is kept, from write to
@@ -93,7 +93,7 @@ async def drive(port: int, seconds: float, connections: int, paths: list[str]) -
 
 def main(argv: list[str]) -> int:
     if len(argv) < 4:
-        raise SystemExit("usage: python -m stealpool.bench.load_client PORT SECONDS CONNECTIONS PATH [PATH...]")
+        raise SystemExit("usage: python -m stealpool_bench.load_client PORT SECONDS CONNECTIONS PATH [PATH...]")
     port, seconds, connections, paths = int(argv[0]), float(argv[1]), int(argv[2]), argv[3:]
     print(json.dumps(asyncio.run(drive(port, seconds, connections, paths))))
     return 0

@@ -18,16 +18,16 @@ import re
 import sys
 
 import pytest
-from stealpool.bench import techempower
-from stealpool.bench.postgres import PostgresUnavailable, find_bindir, throwaway_cluster
-from stealpool.bench.server_process import serving
+from stealpool_bench import techempower
+from stealpool_bench.postgres import PostgresUnavailable, find_bindir, throwaway_cluster
+from stealpool_bench.server_process import serving
 
 try:
     find_bindir()
 except PostgresUnavailable as missing:
     pytestmark = pytest.mark.skip(reason=str(missing))
 
-SERVER = "stealpool.bench.web_db_server"
+SERVER = "stealpool_bench.web_db_server"
 CLIENT_THREADS = 8
 FORTUNE_ROW = re.compile(r"<tr><td>(\d+)</td><td>(.*?)</td></tr>")
 
