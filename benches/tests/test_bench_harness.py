@@ -432,6 +432,32 @@ def test_plot_series() -> None:
     assert scaling["process limit"] == [[2, 2.0]]
 
 
+def test_plot_bars_centre_on_their_rows_label_whatever_peers_the_row_has() -> None:
+    ratios = {"anyio": {"burst": 0.5}, STEALPOOL: {"burst": 3.0, "submit": 2.0}, "pool.run": {"burst": 2.5}}
+    height, positions = plot.bar_layout(["burst", "submit"], ratios)
+    assert height == pytest.approx(0.8 / 3)
+    burst = [positions[peer]["burst"] for peer in (STEALPOOL, "anyio", "pool.run")]
+    assert burst == pytest.approx([-height, 0.0, height])  # stealpool first, side by side around row 0
+    assert positions[STEALPOOL]["submit"] == pytest.approx(1.0)  # alone: on row 1's label
+    assert "submit" not in positions["anyio"]
+
+
+def test_plot_panels_only_for_what_ran() -> None:
+    data = sample_report()
+    assert plot.panels(data) == ["ratios", "scaling"]
+    data["rows"] = [row for row in data["rows"] if row["workload"] != "sha256"]
+    assert plot.panels(data) == ["ratios"]
+    data["rows"] = []
+    assert plot.panels(data) == []
+
+
+def test_plot_title_stamps_a_quick_run() -> None:
+    data = sample_report()
+    assert "QUICK" not in plot.title(data)
+    data["settings"]["size"] = "quick"
+    assert plot.title(data).startswith("QUICK RUN (--quick)")
+
+
 @pytest.mark.parametrize("low, high", [(0.48, 11.05), (1.0, 1.0), (0.91, 4.4), (0.03, 250.0), (1.5, 2.5)])
 def test_plot_ticks_span_the_ratios_twice_apart_with_1x(low: float, high: float) -> None:
     ticks = plot.ratio_ticks(low, high)
