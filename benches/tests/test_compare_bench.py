@@ -2,7 +2,8 @@
 scripts/compare-abi3: ratios per pair of runs, each row's better direction,
 and the rows it cannot compare. Reports are made by the harness's own
 ``build_report``, so a change to the ``--json`` shape that the comparison
-does not follow fails here.
+does not follow fails here. Also lib.sh's choice of the harness each build
+runs, which lets REF be a commit from before the harness left the package.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import pytest
 from stealpool_bench import report
 from stealpool_bench.results import HIGHER_IS_BETTER, LOWER_IS_BETTER, STDLIB, STEALPOOL, make_row
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "compare_bench.py"
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "compare_bench.py"
 MACHINE = {"python": "3.12.1", "implementation": "CPython", "date": "2026-01-02T03:04:05+00:00", "cpu_count": 2}
 SETTINGS = {"size": "quick", "rounds": 2, "warmup_rounds": 1, "workloads": ["burst", "sha256"]}
 
@@ -137,3 +139,26 @@ def test_no_row_in_common_is_a_failure(tmp_path):
     result = run_script(base, other)
     assert result.returncode == 1
     assert "no row in common: nothing compared" in result.stdout
+
+
+def bench_harness(venv: Path) -> str:
+    command = 'source scripts/lib.sh && bench_harness "$1"'
+    done = subprocess.run(["bash", "-c", command, "bash", str(venv)], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_a_build_without_the_harness_distribution_runs_the_packages_own(tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    # A build from before the move: stealpool.bench came inside stealpool, and no stealpool_bench.
+    assert bench_harness(venv) == "stealpool.bench"
+    site_packages = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (Path(site_packages) / "stealpool_bench").mkdir()
+    (Path(site_packages) / "stealpool_bench" / "__init__.py").write_text("")
+    assert bench_harness(venv) == "stealpool_bench"
