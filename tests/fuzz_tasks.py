@@ -12,11 +12,14 @@ import time
 from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION
 from typing import Any
 
+from stall_meter import machine_stall
+
 # A task waiting on an event gives up after this (a check then fails), and a
 # program's futures must all have ended this long after its gates opened:
 # in a correct run everything ends within milliseconds of that.
 BOUND = 10.0
-# How late a timed wait may return: generous, for loaded CI machines.
+# How late a timed wait may return, beyond any stretch in which the whole
+# machine stalled (stall_meter.py): generous, for loaded CI machines.
 TOLERANCE = 2.0
 BROKEN = "A thread initializer failed, the thread pool is not usable anymore"
 SHUT_DOWN = "cannot schedule new futures after shutdown"
@@ -150,6 +153,19 @@ def timed_wait_gives_up(future: concurrent.futures.Future[Any], how: str, timeou
     return False
 
 
+def lateness(what: str, timeout: float | None, started: float) -> str | None:
+    """Why a wait with ``timeout`` that began at ``started`` and just returned
+    was too late, or ``None``."""
+    ended = time.monotonic()
+    waited = ended - started
+    if timeout is None:
+        return None
+    stalled = machine_stall(started, ended)
+    if waited <= timeout + TOLERANCE + stalled:
+        return None
+    return f"{what}(timeout={timeout}) took {waited:.2f}s ({stalled:.2f}s of it with the machine stalled)"
+
+
 def nested_timed_wait(pool: concurrent.futures.Executor, how: str, timeout: float) -> str:
     """Waits ``timeout`` on a child that finishes only after this wait: it
     must give up in time on either pool, and the child then finishes."""
@@ -159,12 +175,10 @@ def nested_timed_wait(pool: concurrent.futures.Executor, how: str, timeout: floa
     waited_on = pool.submit(released.wait, 2 * TOLERANCE)
     started = time.monotonic()
     gave_up = timed_wait_gives_up(waited_on, how, timeout)
-    waited = time.monotonic() - started
+    late = lateness(how, timeout, started)
     released.set()
     # Cancelled by the program's shutdown(cancel_futures=True), the child is
     # done: on stealpool at once, on the stdlib once a worker dequeues it.
     if not gave_up and not waited_on.cancelled():
         return f"{how}(timeout={timeout}) did not give up"
-    if waited > timeout + TOLERANCE:
-        return f"{how}(timeout={timeout}) took {waited:.2f}s"
-    return "ok"
+    return late or "ok"
