@@ -10,11 +10,12 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
 use super::bridge::Bridge;
+use super::broken::{break_pool, broken_thread_pool};
 use super::call::Call;
 use super::context;
 use super::exit::interpreter_exiting;
 use super::fast_future;
-use super::jobs::{broken_thread_pool, AsyncJob, SyncJob};
+use super::jobs::{AsyncJob, SyncJob};
 use super::names::names;
 use super::pools::{Pools, PoolsOfWorker};
 use super::tracker::Tracker;
@@ -42,19 +43,6 @@ pub struct Core {
     /// What `submit` returns: `stealpool._future.Future`, handed over by the
     /// Python package (that module imports this one).
     future_class: Py<PyType>,
-}
-
-/// Why a pool whose initializer failed is broken: the stdlib's words.
-pub(crate) const BROKEN_BY_INITIALIZER: &str =
-    "A thread initializer failed, the thread pool is not usable anymore";
-
-/// Records why the pool is broken (the first reason stays) and fails the
-/// tasks it held, which `drained` took out after closing the pool.
-pub(crate) fn break_pool(broken: &OnceLock<String>, reason: String, drained: Vec<Task>) {
-    let reason = broken.get_or_init(|| reason);
-    for task in drained {
-        task.abandon(Abandoned::Broken(reason));
-    }
 }
 
 /// Seconds to wait before retiring an idle worker; `None` (never) for no

@@ -10,19 +10,13 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 
 use super::bridge::{Bridge, Outcome};
+use super::broken::broken_thread_pool;
 use super::call::Call;
 use super::fast_future;
 use super::guarded_call;
 use super::names::names;
 use super::tracker::InFlightGuard;
 use crate::scheduler::{Abandoned, Job, Release};
-
-pub(crate) fn broken_thread_pool(py: Python<'_>, reason: &str) -> PyErr {
-    PyErr::from_type(
-        names(py).broken_thread_pool.bind(py).clone(),
-        reason.to_owned(),
-    )
-}
 
 /// Counts a run task for `stats()["completed"]`: on `count()`, just before
 /// the task publishes its outcome (so whoever holds the outcome sees the

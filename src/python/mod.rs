@@ -1,6 +1,7 @@
 //! The PyO3 layer: thin wrappers that turn Python calls into scheduler tasks.
 
 mod bridge;
+mod broken;
 mod call;
 mod context;
 mod core;

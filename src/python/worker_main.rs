@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
-use super::core::{break_pool, BROKEN_BY_INITIALIZER};
+use super::broken::{break_pool, BROKEN_BY_INITIALIZER};
 use super::guarded_call;
 use super::pools::PoolsOfWorker;
 use super::worker_thread::PyWorkerHandle;
