@@ -144,7 +144,7 @@ def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., 
                 # The limiter, not max_workers, bounds these calls, as on
                 # anyio's own threads: a call holding a token starts at once.
                 return await executor._core.run(
-                    loop, context.run, call, None, False, executor._tracker, limited_by_caller=True
+                    loop, context.run, call, None, executor._tracker, copy_context=False, limited_by_caller=True
                 )
         finally:
             limiter.release()

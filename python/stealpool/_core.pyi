@@ -94,6 +94,7 @@ class Core:
 
     def __new__(
         cls,
+        *,
         max_workers: int,
         thread_name_prefix: str,
         idle_timeout: float | None,
@@ -111,6 +112,9 @@ class Core:
     def broken(self) -> str | None: ...
     @property
     def is_shut_down(self) -> bool: ...
+    @property
+    def accepting(self) -> bool: ...
+    def refusal(self) -> BaseException: ...
     def submit(
         self,
         func: Callable[..., Any],
@@ -124,12 +128,12 @@ class Core:
         func: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any] | None = None,
-        copy_context: bool = True,
         tracker: Tracker | None = None,
         *,
+        copy_context: bool = True,
         limited_by_caller: bool = False,
     ) -> asyncio.Future[Any]: ...
-    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None: ...
+    def shutdown(self, *, wait: bool = True, cancel_futures: bool = False) -> None: ...
     def break_pool(self, reason: str) -> None: ...
     @property
     def free_workers(self) -> int: ...

@@ -18,8 +18,9 @@ from . import _core, _lifecycle
 from ._backpressure import Room, RoomRequest
 from ._future import Future
 from ._map import buffered_map, check_buffersize
-from ._nested import current_worker, inline_call_for
-from ._worker_threads import WorkerThread, on_worker_exit, on_worker_start, run_initializer
+from ._nested import inline_call_for
+from ._pool_state import PoolState, current_worker
+from ._worker_threads import on_worker_exit, on_worker_start, run_initializer
 
 T = TypeVar("T")
 
@@ -122,29 +123,30 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         self._initargs = initargs
         self._idle_timeout = idle_timeout
         self._tracker: _core.Tracker | None = None
-        self._worker_threads: set[WorkerThread] = set()
         if max_queued is not None:
             self._room = Room(max_queued)
-        self._ran_inline = 0
-        self._ran_inline_lock = threading.Lock()
+        self._pool_state = PoolState()
         self._core = self._new_core()
         _lifecycle.track(self)
 
     def _new_core(self) -> _core.Core:
-        this = weakref.ref(self)
+        """A fresh pool, which the pool's state (its workers') refers to from now on."""
+        pool_ref = weakref.ref(self._pool_state)
         initialize = None
         if self._initializer is not None:
             initialize = functools.partial(run_initializer, self._initializer, self._initargs)
-        return _core.Core(
-            thread_bound(self._max_workers),
-            str(self._thread_name_prefix),
-            self._idle_timeout,
-            functools.partial(on_worker_start, this),
-            initialize,
-            functools.partial(on_worker_exit, this),
-            Future,
-            threading.stack_size(),
+        core = _core.Core(
+            max_workers=thread_bound(self._max_workers),
+            thread_name_prefix=str(self._thread_name_prefix),
+            idle_timeout=self._idle_timeout,
+            on_worker_start=functools.partial(on_worker_start, pool_ref),
+            initialize=initialize,
+            on_worker_exit=functools.partial(on_worker_exit, pool_ref),
+            future_class=Future,
+            stack_size=threading.stack_size(),
         )
+        self._pool_state.core = core
+        return core
 
     _room: Room | None = None  # with max_queued only
 
@@ -163,7 +165,7 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
             core.max_workers = thread_bound(max_workers)
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
-        if self._room is None and current_worker.executor_ref is None:
+        if self._room is None and current_worker.pool_ref is None:
             # The common case, kept to one call: no bound, outside any worker.
             return self._core.submit(fn, args, kwargs or None, self._tracker)
         return self._submit(None, fn, args, kwargs)
@@ -185,7 +187,7 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     def _submit(
         self, timeout: float | None, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> concurrent.futures.Future[T]:
-        inline = inline_call_for(self, fn, args, kwargs)
+        inline = inline_call_for(self._pool_state, fn, args, kwargs)
         if inline is not None:
             # From one of this pool's workers: let through even when full
             # (waiting there could deadlock), and a waiter there may run it itself.
@@ -205,8 +207,8 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         placed = room.places.take(*call)
         if placed is None:
             placed = room.wait_and_take(timeout, self._is_open, call)
-        if placed is None:
-            return self._core.submit(fn, args, kwargs or None, self._tracker)  # refuses
+        if placed is None:  # the pool closed meanwhile
+            raise self._core.refusal()
         try:
             future = self._core.submit(placed, (), None, self._tracker)
         except BaseException:
@@ -217,7 +219,7 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         return future
 
     def _is_open(self) -> bool:
-        return not (self._core.is_shut_down or self._core.broken)
+        return self._core.accepting
 
     def map(
         self,
@@ -244,7 +246,7 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         """
         loop = asyncio.get_running_loop()
         if self._room is None:
-            return self._core.run(loop, fn, args, kwargs or None, True, self._tracker)
+            return self._core.run(loop, fn, args, kwargs or None, self._tracker)
         # Copied now, at the call, not when a place comes.
         context = contextvars.copy_context()
         return self._run_placed(loop, context.run, (fn, *args), kwargs)
@@ -254,7 +256,7 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     ) -> asyncio.Future[T]:
         """``loop.run_in_executor(self, fn, *args)`` through the loop's bridge."""
         if self._room is None:
-            return self._core.run(loop, fn, args, None, False, self._tracker)
+            return self._core.run(loop, fn, args, None, self._tracker, copy_context=False)
         return self._run_placed(loop, fn, args, {})
 
     def _run_placed(
@@ -266,13 +268,13 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         assert room is not None
 
         def start(placed: _core.PlacedCall) -> asyncio.Future[T]:
-            future = self._core.run(loop, placed, (), None, False, self._tracker)
+            future = self._core.run(loop, placed, (), None, self._tracker, copy_context=False)
             # A call cancelled before it starts gives its place back here.
             future.add_done_callback(placed.leave)
             return future
 
         if not self._is_open():
-            return self._core.run(loop, fn, args, kwargs or None, False, self._tracker)  # refuses
+            raise self._core.refusal()
         waiting = loop.create_future()
         request = RoomRequest(room, loop, waiting, (fn, args, kwargs or None), start)
         placed = room.request(request)
@@ -285,12 +287,12 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         room = self._room
         if room is None:
-            return self._core.shutdown(wait, cancel_futures)
+            return self._core.shutdown(wait=wait, cancel_futures=cancel_futures)
         # Submitters waiting for room wake to the stdlib's shutdown error first.
-        self._core.shutdown(False, cancel_futures)
+        self._core.shutdown(wait=False, cancel_futures=cancel_futures)
         room.wake_everyone()
         if wait:
-            self._core.shutdown(True)
+            self._core.shutdown(wait=True)
 
     shutdown.__doc__ = concurrent.futures.ThreadPoolExecutor.shutdown.__doc__
 
@@ -301,18 +303,14 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         their queued jobs still count as completed), and waiting_submitters
         (threads and coroutines waiting for room under ``max_queued``)."""
         stats = self._core.stats()
-        stats["ran_inline"] = self._ran_inline
+        stats["ran_inline"] = self._pool_state.ran_inline
         stats["waiting_submitters"] = 0 if self._room is None else self._room.waiting_submitters
         return stats
 
-    def _count_inline_run(self) -> None:
-        with self._ran_inline_lock:
-            self._ran_inline += 1
-
     @property
-    def _threads(self) -> set[WorkerThread]:  # type: ignore[override]
+    def _threads(self) -> set[threading.Thread]:  # type: ignore[override]
         """The live workers, as ``threading.Thread``-like objects."""
-        return set(self._worker_threads)
+        return set(self._pool_state.worker_threads)
 
     @property
     def _broken(self) -> str | bool:  # type: ignore[override]
@@ -324,7 +322,7 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
 
     def _reset_after_fork(self) -> None:
         old = self._core
-        self._worker_threads = set()
+        self._pool_state.worker_threads = set()
         self._core = self._new_core()
         if self._room is not None:
             # The child has none of the parent's queued tasks or waiters.
@@ -332,4 +330,4 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         if old.broken:
             self._core.break_pool(old.broken)
         if old.is_shut_down:
-            self._core.shutdown(False)
+            self._core.shutdown(wait=False)

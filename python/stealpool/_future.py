@@ -23,12 +23,16 @@ free-threaded builds, it calls ``set_running_or_notify_cancel`` and
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
+import functools
 import weakref
+from concurrent.futures import InvalidStateError
 from concurrent.futures._base import CANCELLED, PENDING, RUNNING
 from typing import Any, Callable, Generic, TypeVar
 
 from ._core import FutureCondition, PlacedCall
-from ._nested import InlineCall, WaiterList, run_inline
+from ._nested import InlineCall, WaiterList
+from ._pool_state import current_worker
 
 T = TypeVar("T")
 
@@ -68,14 +72,14 @@ class Future(concurrent.futures.Future):  # type: ignore[type-arg]
     def result(self, timeout: float | None = None) -> Any:
         # Timed waits never run the task inline: it could overrun the timeout (see _nested.py).
         if timeout is None:
-            run_inline(self)
+            self._run_inline()
         return super().result(timeout)
 
     result.__doc__ = concurrent.futures.Future.result.__doc__
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
         if timeout is None:
-            run_inline(self)
+            self._run_inline()
         return super().exception(timeout)
 
     exception.__doc__ = concurrent.futures.Future.exception.__doc__
@@ -93,6 +97,39 @@ class Future(concurrent.futures.Future):  # type: ignore[type-arg]
         return super().cancel()
 
     cancel.__doc__ = concurrent.futures.Future.cancel.__doc__
+
+    def _claimable_here(self) -> bool:
+        """Whether this task was submitted from a worker of the pool the
+        calling thread is a worker of (and so may be claimed by this thread)."""
+        inline = self._stealpool_inline
+        return inline is not None and inline.pool_ref is current_worker.pool_ref
+
+    def _run_inline(self) -> None:
+        """Runs this task on the calling thread if the caller is a worker
+        of the pool it was submitted to and the task has not started."""
+        inline = self._stealpool_inline
+        if inline is None or current_worker.pool_ref is not inline.pool_ref:
+            return
+        if not self._claim_for_waiter():
+            return
+        self._stealpool_inline = None
+        pool = inline.pool_ref()
+        if pool is not None:
+            pool.count_inline_run()
+        # As a queued task runs in a copy of its worker's context, this one runs
+        # in a copy of the waiter's: nothing it sets leaks back.
+        try:
+            result = contextvars.copy_context().run(inline)
+        except BaseException as exc:  # as the stdlib's worker: everything lands on the future
+            resolve = functools.partial(self.set_exception, exc)
+        else:
+            resolve = functools.partial(self.set_result, result)
+        try:
+            resolve()
+        except InvalidStateError:
+            # The pool broke meanwhile and failed the still-queued job's future
+            # with BrokenThreadPool, as it fails every queued task: that stands.
+            pass
 
     def _claim_for_waiter(self) -> bool:
         """PENDING -> RUNNING for a waiter that will run the task itself."""

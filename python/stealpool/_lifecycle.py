@@ -6,18 +6,22 @@ import gc
 import os
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from . import _core
 
-if TYPE_CHECKING:
-    from ._executor import ThreadPoolExecutor
 
-_executors: weakref.WeakSet[ThreadPoolExecutor] = weakref.WeakSet()
+class ResetAfterFork(Protocol):
+    """An executor, as a forked child resets it."""
+
+    def _reset_after_fork(self) -> None: ...
+
+
+_executors: weakref.WeakSet[ResetAfterFork] = weakref.WeakSet()
 _module_locks: list[Any] = []
 
 
-def track(executor: ThreadPoolExecutor) -> None:
+def track(executor: ResetAfterFork) -> None:
     """Remembers an executor so a forked child can give it a fresh pool."""
     _executors.add(executor)
 

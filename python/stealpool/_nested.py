@@ -54,25 +54,23 @@ Outside a worker of the pool nothing changes.
 
 from __future__ import annotations
 
-import contextvars
-import functools
 import threading
 import weakref
-from concurrent.futures import InvalidStateError, _base
-from typing import TYPE_CHECKING, Any, Callable
+from concurrent.futures import _base
+from typing import Any, Callable, Protocol
 
-if TYPE_CHECKING:
-    from ._executor import ThreadPoolExecutor
-    from ._future import Future
+from ._pool_state import PoolState, current_worker
 
 
-class CurrentWorker(threading.local):
-    """Which pool, if any, the calling thread is a worker of."""
+class AwaitedFuture(Protocol):
+    """What a wait needs of the futures it waits on: ``_future.Future``,
+    whose methods claim, run or notify a task for the waiter."""
 
-    executor_ref: weakref.ref[ThreadPoolExecutor] | None = None
+    _state: str
 
-
-current_worker = CurrentWorker()
+    def _claimable_here(self) -> bool: ...
+    def _run_inline(self) -> None: ...
+    def _notify_cancel_for_waiter(self) -> None: ...
 
 
 class InlineCall:
@@ -80,16 +78,16 @@ class InlineCall:
     by the queued job or by a waiter on that pool; either way it forgets
     the call when it starts, so the future keeps nothing of it alive."""
 
-    __slots__ = ("executor_ref", "call")
+    __slots__ = ("pool_ref", "call")
 
     def __init__(
         self,
-        executor_ref: weakref.ref[ThreadPoolExecutor],
+        pool_ref: weakref.ref[PoolState],
         fn: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> None:
-        self.executor_ref = executor_ref
+        self.pool_ref = pool_ref
         self.call: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]] | None = (fn, args, kwargs)
 
     def __call__(self) -> Any:
@@ -101,62 +99,24 @@ class InlineCall:
 
 
 def inline_call_for(
-    executor: ThreadPoolExecutor, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    pool: PoolState, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> InlineCall | None:
-    """The claimable call for a submission from one of ``executor``'s own
+    """The claimable call for a submission to ``pool`` from one of its own
     workers; ``None`` anywhere else (such a task is never run inline)."""
-    executor_ref = current_worker.executor_ref
-    if executor_ref is None:
+    pool_ref = current_worker.pool_ref
+    # By state: a loop's view of the shared pool (LoopExecutor) shares its state.
+    if pool_ref is None or pool_ref() is not pool:
         return None
-    worker_pool = executor_ref()
-    # By core: a loop's view of the shared pool (LoopExecutor) is the same pool.
-    if worker_pool is None or worker_pool._core is not executor._core:
-        return None
-    return InlineCall(executor_ref, fn, args, kwargs)
-
-
-def claimable_here(future: Future) -> bool:
-    """Whether ``future``'s task was submitted from a worker of the pool the
-    calling thread is a worker of (and so may be claimed by this thread)."""
-    inline = future._stealpool_inline
-    return inline is not None and inline.executor_ref is current_worker.executor_ref
-
-
-def run_inline(future: Future) -> None:
-    """Runs ``future``'s task on the calling thread if the caller is a
-    worker of the pool it was submitted to and the task has not started."""
-    inline = future._stealpool_inline
-    if inline is None or current_worker.executor_ref is not inline.executor_ref:
-        return
-    if not future._claim_for_waiter():
-        return
-    future._stealpool_inline = None
-    executor = inline.executor_ref()
-    if executor is not None:
-        executor._count_inline_run()
-    # As a queued task runs in a copy of its worker's context, this one runs
-    # in a copy of the waiter's: nothing it sets leaks back.
-    try:
-        result = contextvars.copy_context().run(inline)
-    except BaseException as exc:  # as the stdlib's worker: everything lands on the future
-        resolve = functools.partial(future.set_exception, exc)
-    else:
-        resolve = functools.partial(future.set_result, result)
-    try:
-        resolve()
-    except InvalidStateError:
-        # The pool broke meanwhile and failed the still-queued job's future
-        # with BrokenThreadPool, as it fails every queued task: that stands.
-        pass
+    return InlineCall(pool_ref, fn, args, kwargs)
 
 
 def pool_has_free_worker() -> bool:
     """Whether the calling worker's pool has a worker waiting for work (or
     just back from that wait with a task it has yet to begin, which may be
     one the waiter waits on)."""
-    executor_ref = current_worker.executor_ref
-    executor = None if executor_ref is None else executor_ref()
-    return executor is not None and executor._core.free_workers > 0
+    pool_ref = current_worker.pool_ref
+    pool = None if pool_ref is None else pool_ref()
+    return pool is not None and pool.core.free_workers > 0
 
 
 # How often a wait that left its tasks to others looks again whether it must
@@ -173,7 +133,7 @@ class HelpingEvent(threading.Event):
 
     def __init__(self, ends_on_any: bool) -> None:
         super().__init__()
-        self.futures: list[Future] = []
+        self.futures: list[AwaitedFuture] = []
         # FIRST_COMPLETED, FIRST_EXCEPTION, as_completed: one future may end the wait.
         self.ends_on_any = ends_on_any
 
@@ -185,19 +145,19 @@ class HelpingEvent(threading.Event):
             for future in self.futures:
                 if self.is_set():
                     break
-                run_inline(future)
+                future._run_inline()
         return super().wait(timeout)
 
     def _notify_cancelled(self) -> None:
         for future in self.futures:
-            if claimable_here(future):
+            if future._claimable_here():
                 future._notify_cancel_for_waiter()
 
     def _run_inline_while_nothing_else_can_end_the_wait(self) -> None:
         while not self.is_set():
             future = self._only_this_thread_can_finish()
             if future is not None:
-                run_inline(future)
+                future._run_inline()
             elif super().wait(LOOK_AGAIN_AFTER):
                 return
             else:
@@ -205,7 +165,7 @@ class HelpingEvent(threading.Event):
                 # ones meanwhile: taken out of the queue, no dequeue notifies them.
                 self._notify_cancelled()
 
-    def _only_this_thread_can_finish(self) -> Future | None:
+    def _only_this_thread_can_finish(self) -> AwaitedFuture | None:
         """An awaited task to run inline, if no awaited future can finish
         without this thread; else ``None``."""
         first = None
@@ -214,7 +174,7 @@ class HelpingEvent(threading.Event):
             if state in (_base.FINISHED, _base.CANCELLED_AND_NOTIFIED):
                 continue
             # Running elsewhere, queued from outside, or another pool's: not ours to take.
-            if state != _base.PENDING or not claimable_here(future):
+            if state != _base.PENDING or not future._claimable_here():
                 return None
             if first is None:
                 first = future
@@ -231,17 +191,17 @@ class WaiterList(list):  # type: ignore[type-arg]
     garbage collector."""
 
     __slots__ = ("future_ref",)
-    future_ref: weakref.ref[Future]
+    future_ref: weakref.ref[AwaitedFuture]
 
     @classmethod
-    def of(cls, future: Future) -> WaiterList:
+    def of(cls, future: AwaitedFuture) -> WaiterList:
         waiters = cls()
         waiters.future_ref = weakref.ref(future)
         return waiters
 
     def append(self, waiter: Any) -> None:
         super().append(waiter)
-        if current_worker.executor_ref is None or not isinstance(waiter, _base._Waiter):
+        if current_worker.pool_ref is None or not isinstance(waiter, _base._Waiter):
             return
         event = waiter.event
         if not isinstance(event, HelpingEvent):

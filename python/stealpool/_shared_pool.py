@@ -22,6 +22,7 @@ from typing import Any, Callable, TypeVar
 
 from . import _core, _lifecycle
 from ._executor import ThreadPoolExecutor
+from ._pool_state import PoolState
 
 T = TypeVar("T")
 
@@ -114,12 +115,8 @@ class LoopExecutor(ThreadPoolExecutor):
         return self._pool._core
 
     @property
-    def _worker_threads(self) -> Any:  # type: ignore[override]
-        return self._pool._worker_threads
-
-    @property
-    def _ran_inline(self) -> int:  # type: ignore[override]
-        return self._pool._ran_inline
+    def _pool_state(self) -> PoolState:  # type: ignore[override]
+        return self._pool._pool_state
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
         self._check_open()

@@ -15,11 +15,10 @@ import weakref
 from concurrent.futures import _base
 from typing import TYPE_CHECKING, Any, Callable
 
-from ._nested import current_worker
+from ._pool_state import PoolState, current_worker
 
 if TYPE_CHECKING:
     from ._core import WorkerHandle
-    from ._executor import ThreadPoolExecutor
 
 
 class WorkerThread(threading._DummyThread):
@@ -41,17 +40,17 @@ class WorkerThread(threading._DummyThread):
         self._stealpool_handle.join(timeout)
 
 
-def on_worker_start(executor_ref: weakref.ref[ThreadPoolExecutor], handle: WorkerHandle) -> None:
+def on_worker_start(pool_ref: weakref.ref[PoolState], handle: WorkerHandle) -> None:
     """Runs first on every new worker: registers it, then gives it the hooks
     every new ``threading.Thread`` gets, so debuggers, profilers and
     coverage see the pool's code (``threading.settrace``, ``setprofile`` and,
     where present, their ``_all_threads`` forms, which set the same hooks)."""
     thread = WorkerThread(handle)
-    current_worker.executor_ref = executor_ref
-    executor = executor_ref()
-    if executor is not None:
-        executor._worker_threads.add(thread)
-    del executor
+    current_worker.pool_ref = pool_ref
+    pool = pool_ref()
+    if pool is not None:
+        pool.worker_threads.add(thread)
+    del pool
     trace_hook = threading._trace_hook  # type: ignore[attr-defined]
     profile_hook = threading._profile_hook
     if trace_hook is not None:
@@ -74,10 +73,10 @@ def run_initializer(initializer: Callable[..., object], initargs: tuple[Any, ...
     return True
 
 
-def on_worker_exit(executor_ref: weakref.ref[ThreadPoolExecutor]) -> None:
+def on_worker_exit(pool_ref: weakref.ref[PoolState]) -> None:
     """Runs last on every worker: forget its ``threading`` entry."""
     with threading._active_limbo_lock:  # type: ignore[attr-defined]
         thread = threading._active.pop(threading.get_ident(), None)  # type: ignore[attr-defined]
-    executor = executor_ref()
-    if executor is not None:
-        executor._worker_threads.discard(thread)
+    pool = pool_ref()
+    if pool is not None:
+        pool.worker_threads.discard(thread)

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyBaseException, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
@@ -62,7 +62,7 @@ impl Core {
     /// `on_worker_start(handle)`, then `initialize() -> bool` (false: the
     /// pool is broken) and `on_worker_exit()` run on every new worker.
     #[new]
-    #[pyo3(signature = (max_workers, thread_name_prefix, idle_timeout, on_worker_start, initialize, on_worker_exit, future_class, stack_size=0))]
+    #[pyo3(signature = (*, max_workers, thread_name_prefix, idle_timeout, on_worker_start, initialize, on_worker_exit, future_class, stack_size=0))]
     #[allow(clippy::too_many_arguments)] // one per argument of the Python call
     fn new(
         py: Python<'_>,
@@ -175,7 +175,7 @@ impl Core {
     /// caller bounds their concurrency itself (anyio's limiter): it starts
     /// at once, on a new thread if none is idle, even past `max_workers`
     /// (see `pools.rs`).
-    #[pyo3(signature = (event_loop, func, args, kwargs=None, copy_context=true, tracker=None, *, limited_by_caller=false))]
+    #[pyo3(signature = (event_loop, func, args, kwargs=None, tracker=None, *, copy_context=true, limited_by_caller=false))]
     #[allow(clippy::too_many_arguments)] // one per argument of the Python call
     fn run<'py>(
         &self,
@@ -184,8 +184,8 @@ impl Core {
         func: Py<PyAny>,
         args: Py<PyTuple>,
         kwargs: Option<Py<PyDict>>,
-        copy_context: bool,
         tracker: Option<&Bound<'py, Tracker>>,
+        copy_context: bool,
         limited_by_caller: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         self.check_accepting(py)?;
@@ -220,7 +220,7 @@ impl Core {
 
     /// As `Executor.shutdown`: refuse new work; with `cancel_futures`, cancel
     /// what is still queued; with `wait`, join every worker but the caller.
-    #[pyo3(signature = (wait=true, cancel_futures=false))]
+    #[pyo3(signature = (*, wait=true, cancel_futures=false))]
     fn shutdown(&self, py: Python<'_>, wait: bool, cancel_futures: bool) -> PyResult<()> {
         self.shutdown_called.store(true, Ordering::SeqCst);
         self.pools.shutdown();
@@ -253,6 +253,20 @@ impl Core {
         self.shutdown_called.load(Ordering::SeqCst)
     }
 
+    /// Whether `submit` and `run` would queue work now: the pool is neither
+    /// broken nor shut down, by `shutdown` or by the interpreter's exit.
+    #[getter]
+    fn accepting(&self) -> bool {
+        !self.closed()
+    }
+
+    /// What `submit` and `run` raise once the pool no longer accepts work,
+    /// for callers that find that out before calling them.
+    #[pyo3(name = "refusal")]
+    fn refusal_exception(&self, py: Python<'_>) -> Py<PyBaseException> {
+        self.refusal(py).into_value(py)
+    }
+
     /// Workers that may pick up a queued task now: those waiting for work,
     /// and those that just took a task and wait for the GIL to begin it (a
     /// task's future stays pending until then, while `stats()` already
@@ -282,10 +296,14 @@ impl Core {
 
 impl Core {
     fn check_accepting(&self, py: Python<'_>) -> PyResult<()> {
-        if self.broken.get().is_some() || interpreter_exiting() || self.pools.is_shut_down() {
+        if self.closed() {
             return Err(self.refusal(py));
         }
         Ok(())
+    }
+
+    fn closed(&self) -> bool {
+        self.broken.get().is_some() || interpreter_exiting() || self.pools.is_shut_down()
     }
 
     /// Why the pool refuses work, in the stdlib's words.

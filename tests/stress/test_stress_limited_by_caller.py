@@ -55,7 +55,7 @@ def submit_limited(loop, pool, count, accepted, halfway):
         for value in range(count):
             if value == count // 2:
                 halfway.set()
-            accepted.append(pool._core.run(loop, noop, (value,), None, False, None, limited_by_caller=True))
+            accepted.append(pool._core.run(loop, noop, (value,), copy_context=False, limited_by_caller=True))
     except (RuntimeError, BrokenThreadPool):
         pass  # refused: the pool ended
     finally:
