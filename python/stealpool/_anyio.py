@@ -35,6 +35,7 @@ from typing import Any, Callable
 from . import _lifecycle
 from ._default_executor import default_executor_of
 from ._executor import ThreadPoolExecutor, submit_is_overridden
+from ._internals import missing
 
 # The anyio minor releases whose asyncio backend this copies, and no later
 # one: a new minor may change the private code it follows. Tested: 4.12.1
@@ -77,12 +78,16 @@ def _patch_anyio_backend() -> None:
             stacklevel=4,
         )
         return
-    from anyio._backends import _asyncio as backend
+    try:
+        from anyio._backends import _asyncio as backend
 
-    backend_class = backend.AsyncIOBackend
-    backend_class.run_sync_in_worker_thread = classmethod(  # type: ignore[method-assign,assignment]
-        _serving_installed_loops(backend_class.run_sync_in_worker_thread)
-    )
+        backend_class = backend.AsyncIOBackend
+        replacement = _serving_installed_loops(backend_class.run_sync_in_worker_thread)
+    except (ImportError, AttributeError) as error:
+        # An anyio internal listed in _internals.py is gone: anyio keeps its own path.
+        missing(f"anyio internal ({error})", f"anyio {version} keeps its own worker threads")
+        return
+    backend_class.run_sync_in_worker_thread = classmethod(replacement)  # type: ignore[method-assign,assignment]
 
 
 def anyio_version() -> str:
@@ -107,6 +112,9 @@ def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., 
     from anyio._backends._asyncio import CancelScope
     from anyio._core._eventloop import set_current_async_library, threadlocals
     from anyio.lowlevel import EventLoopToken
+
+    # Read on every call below: if anyio dropped it, fail here, at activation.
+    CancelScope()._parent_scope
 
     async def run_sync_in_worker_thread(
         cls: Any,

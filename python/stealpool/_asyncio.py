@@ -25,6 +25,7 @@ from ._anyio import activate as activate_anyio_offload
 from ._default_executor import default_executor_of, record_default_executor
 from ._executor import ThreadPoolExecutor, submit_is_overridden
 from ._install_arguments import refuse_other_pool_arguments
+from ._internals import LOOP_CHECKS
 from ._shared_pool import LoopExecutor, shared_pool
 
 T = TypeVar("T")
@@ -81,7 +82,7 @@ def _route_run_in_executor(loop: asyncio.AbstractEventLoop) -> None:
 
 def _check_run_in_executor(loop: asyncio.AbstractEventLoop, func: Any, default: bool) -> None:
     """The checks the loop's own ``run_in_executor`` makes before it submits, in its order."""
-    if isinstance(loop, asyncio.BaseEventLoop):
+    if isinstance(loop, asyncio.BaseEventLoop) and LOOP_CHECKS:
         loop._check_closed()  # type: ignore[attr-defined]
         if loop._debug:  # type: ignore[attr-defined]
             loop._check_callback(func, "run_in_executor")  # type: ignore[attr-defined]

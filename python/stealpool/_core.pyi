@@ -14,6 +14,7 @@ __all__ = [
     "WorkerHandle",
     "after_fork_in_child",
     "shut_down_at_exit",
+    "use_stdlib_future_methods",
     "panic_for_tests",
     "PanicException",
 ]
@@ -141,6 +142,7 @@ class Core:
 
 def after_fork_in_child() -> None: ...
 def shut_down_at_exit() -> None: ...
+def use_stdlib_future_methods() -> None: ...
 
 # Only in builds with the test-helpers cargo feature (tests/conftest.py).
 def panic_for_tests(message: str) -> None: ...

@@ -17,6 +17,7 @@ from typing import Any, Callable, TypeVar
 from . import _core, _lifecycle
 from ._backpressure import Room, RoomRequest
 from ._future import Future
+from ._internals import FUTURE_INTERNALS, next_pool_number
 from ._map import buffered_map, check_buffersize
 from ._nested import inline_call_for
 from ._pool_state import PoolState, current_worker
@@ -115,9 +116,7 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         if max_queued is not None and max_queued < 1:
             raise ValueError("max_queued must be None or greater than 0")
         self._max_workers = max_workers
-        self._thread_name_prefix = thread_name_prefix or (
-            f"ThreadPoolExecutor-{self._counter()}"  # type: ignore[attr-defined]
-        )
+        self._thread_name_prefix = thread_name_prefix or f"ThreadPoolExecutor-{next_pool_number()}"
         # typeshed types the stdlib's attribute as returning None, its parameter as returning anything.
         self._initializer = initializer  # type: ignore[assignment]
         self._initargs = initargs
@@ -142,7 +141,7 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
             on_worker_start=functools.partial(on_worker_start, pool_ref),
             initialize=initialize,
             on_worker_exit=functools.partial(on_worker_exit, pool_ref),
-            future_class=Future,
+            future_class=Future if FUTURE_INTERNALS else concurrent.futures.Future,
             stack_size=threading.stack_size(),
         )
         self._pool_state.core = core

@@ -27,10 +27,10 @@ import contextvars
 import functools
 import weakref
 from concurrent.futures import InvalidStateError
-from concurrent.futures._base import CANCELLED, PENDING, RUNNING
 from typing import Any, Callable, Generic, TypeVar
 
 from ._core import FutureCondition, PlacedCall
+from ._internals import CANCELLED, PENDING, RUNNING
 from ._nested import InlineCall, WaiterList
 from ._pool_state import current_worker
 

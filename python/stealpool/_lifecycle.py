@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import gc
 import os
-import threading
 import weakref
 from typing import Any, Protocol
 
 from . import _core
+from ._internals import register_before_threads_join, reinit_at_fork
 
 
 class ResetAfterFork(Protocol):
@@ -39,7 +39,7 @@ def _after_fork_in_child() -> None:
     # Locks first, and no collection until the executors are reset: a
     # finalizer run by an allocation below may take one of these locks.
     for lock in _module_locks:
-        lock._at_fork_reinit()
+        reinit_at_fork(lock)
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -56,4 +56,4 @@ if hasattr(os, "register_at_fork"):
 
 # Like concurrent.futures.thread: run queued work and join every worker just
 # before threading joins its own threads, ahead of interpreter finalization.
-threading._register_atexit(_core.shut_down_at_exit)  # type: ignore[attr-defined]
+register_before_threads_join(_core.shut_down_at_exit)

@@ -56,9 +56,9 @@ from __future__ import annotations
 
 import threading
 import weakref
-from concurrent.futures import _base
 from typing import Any, Callable, Protocol
 
+from ._internals import CANCELLED_AND_NOTIFIED, FINISHED, PENDING, is_all_completed_waiter, is_waiter
 from ._pool_state import PoolState, current_worker
 
 
@@ -171,10 +171,10 @@ class HelpingEvent(threading.Event):
         first = None
         for future in self.futures:
             state = future._state
-            if state in (_base.FINISHED, _base.CANCELLED_AND_NOTIFIED):
+            if state in (FINISHED, CANCELLED_AND_NOTIFIED):
                 continue
             # Running elsewhere, queued from outside, or another pool's: not ours to take.
-            if state != _base.PENDING or not future._claimable_here():
+            if state != PENDING or not future._claimable_here():
                 return None
             if first is None:
                 first = future
@@ -201,12 +201,11 @@ class WaiterList(list):  # type: ignore[type-arg]
 
     def append(self, waiter: Any) -> None:
         super().append(waiter)
-        if current_worker.pool_ref is None or not isinstance(waiter, _base._Waiter):
+        if current_worker.pool_ref is None or not is_waiter(waiter):
             return
         event = waiter.event
         if not isinstance(event, HelpingEvent):
-            all_completed = isinstance(waiter, _base._AllCompletedWaiter) and not waiter.stop_on_exception
-            event = waiter.event = HelpingEvent(ends_on_any=not all_completed)
+            event = waiter.event = HelpingEvent(ends_on_any=not is_all_completed_waiter(waiter))
         future = self.future_ref()
         if future is not None:
             event.futures.append(future)

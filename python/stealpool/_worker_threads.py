@@ -12,16 +12,16 @@ from __future__ import annotations
 import sys
 import threading
 import weakref
-from concurrent.futures import _base
 from typing import TYPE_CHECKING, Any, Callable
 
+from ._internals import FUTURES_LOGGER, REGISTERS_WORKERS, DummyThread, thread_hooks, unregister_current_thread
 from ._pool_state import PoolState, current_worker
 
 if TYPE_CHECKING:
     from ._core import WorkerHandle
 
 
-class WorkerThread(threading._DummyThread):
+class WorkerThread(DummyThread):  # type: ignore[misc,valid-type]
     """The ``threading.Thread`` face of one worker: ``name``, ``is_alive()``, ``join()``."""
 
     def __init__(self, handle: WorkerHandle) -> None:
@@ -45,14 +45,14 @@ def on_worker_start(pool_ref: weakref.ref[PoolState], handle: WorkerHandle) -> N
     every new ``threading.Thread`` gets, so debuggers, profilers and
     coverage see the pool's code (``threading.settrace``, ``setprofile`` and,
     where present, their ``_all_threads`` forms, which set the same hooks)."""
-    thread = WorkerThread(handle)
     current_worker.pool_ref = pool_ref
-    pool = pool_ref()
-    if pool is not None:
-        pool.worker_threads.add(thread)
-    del pool
-    trace_hook = threading._trace_hook  # type: ignore[attr-defined]
-    profile_hook = threading._profile_hook
+    if REGISTERS_WORKERS:
+        thread = WorkerThread(handle)
+        pool = pool_ref()
+        if pool is not None:
+            pool.worker_threads.add(thread)
+        del pool
+    trace_hook, profile_hook = thread_hooks()
     if trace_hook is not None:
         sys.settrace(trace_hook)
     if profile_hook is not None:
@@ -68,15 +68,16 @@ def run_initializer(initializer: Callable[..., object], initargs: tuple[Any, ...
         initializer(*initargs)
     except BaseException:
         # Exactly as the stdlib's worker reports a failed initializer.
-        _base.LOGGER.critical("Exception in initializer:", exc_info=True)
+        FUTURES_LOGGER.critical("Exception in initializer:", exc_info=True)
         return False
     return True
 
 
 def on_worker_exit(pool_ref: weakref.ref[PoolState]) -> None:
     """Runs last on every worker: forget its ``threading`` entry."""
-    with threading._active_limbo_lock:  # type: ignore[attr-defined]
-        thread = threading._active.pop(threading.get_ident(), None)  # type: ignore[attr-defined]
+    if not REGISTERS_WORKERS:
+        return
+    thread = unregister_current_thread()
     pool = pool_ref()
     if pool is not None:
         pool.worker_threads.discard(thread)

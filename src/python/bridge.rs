@@ -178,13 +178,16 @@ fn resolve(py: Python<'_>, completion: Completion) {
 
 /// asyncio's `wrap_future` turns concurrent.futures' own `CancelledError`,
 /// `TimeoutError` and `InvalidStateError` into asyncio's; so does the bridge,
-/// with the very function asyncio uses (should it fail, the error stays as it is).
+/// with the very function asyncio uses (should it fail, or this Python lack
+/// it, the error stays as it is).
 fn as_asyncio_error(py: Python<'_>, error: Py<PyAny>) -> Py<PyAny> {
-    names(py)
-        .convert_future_exc
-        .bind(py)
-        .call1((error.clone_ref(py),))
-        .map_or(error, Bound::unbind)
+    match &names(py).convert_future_exc {
+        Some(convert) => convert
+            .bind(py)
+            .call1((error.clone_ref(py),))
+            .map_or(error, Bound::unbind),
+        None => error,
+    }
 }
 
 /// `Future.set_exception` refuses some exceptions (StopIteration): report

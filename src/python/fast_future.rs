@@ -9,6 +9,8 @@
 //! thread that makes it afterwards sees the final state. Where the GIL can be
 //! off (free-threaded builds) the stdlib's locked methods are always used.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString};
@@ -31,6 +33,15 @@ struct States {
 
 static STATES: PyOnceLock<States> = PyOnceLock::new();
 static GIL_ALWAYS_HELD: PyOnceLock<bool> = PyOnceLock::new();
+/// Cleared by `stealpool/_internals.py` where the stdlib's `Future` lacks
+/// an attribute written here: then every future takes the stdlib's methods.
+static STDLIB_FUTURE_AS_EXPECTED: AtomicBool = AtomicBool::new(true);
+
+/// Every future is resolved through the stdlib's locked methods from now on.
+#[pyfunction]
+pub(crate) fn use_stdlib_future_methods() {
+    STDLIB_FUTURE_AS_EXPECTED.store(false, Ordering::Relaxed);
+}
 
 /// Decided once: a build whose GIL is on at import keeps it on for good.
 pub(crate) fn init(py: Python<'_>) -> PyResult<()> {
@@ -41,12 +52,20 @@ pub(crate) fn init(py: Python<'_>) -> PyResult<()> {
     };
     let _ = GIL_ALWAYS_HELD.set(py, gil_enabled);
     let base = py.import("concurrent.futures._base")?;
+    let state = |name: &str| base.getattr_opt(name).map(|state| state.map(Bound::unbind));
+    // A Python without these states (stealpool/_internals.py warns) never
+    // takes the lockless path.
+    let (Some(pending), Some(running), Some(finished)) =
+        (state("PENDING")?, state("RUNNING")?, state("FINISHED")?)
+    else {
+        return Ok(());
+    };
     let _ = STATES.set(
         py,
         States {
-            pending: base.getattr("PENDING")?.unbind(),
-            running: base.getattr("RUNNING")?.unbind(),
-            finished: base.getattr("FINISHED")?.unbind(),
+            pending,
+            running,
+            finished,
             condition_key: PyString::intern(py, "_condition").unbind(),
             state_key: PyString::intern(py, "_state").unbind(),
             result_key: PyString::intern(py, "_result").unbind(),
@@ -86,7 +105,7 @@ pub(crate) fn prepare(future: &Bound<'_, PyAny>) -> PyResult<()> {
 /// The future's instance dict, if it was never given a condition.
 fn lockless_dict<'py>(future: &Bound<'py, PyAny>) -> Option<(Bound<'py, PyDict>, &'static States)> {
     let py = future.py();
-    if !*GIL_ALWAYS_HELD.get(py)? {
+    if !*GIL_ALWAYS_HELD.get(py)? || !STDLIB_FUTURE_AS_EXPECTED.load(Ordering::Relaxed) {
         return None;
     }
     let states = STATES.get(py)?;

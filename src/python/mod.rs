@@ -36,6 +36,10 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<worker_thread::PyWorkerHandle>()?;
     module.add_function(wrap_pyfunction!(fork::after_fork_in_child, module)?)?;
     module.add_function(wrap_pyfunction!(exit::shut_down_at_exit, module)?)?;
+    module.add_function(wrap_pyfunction!(
+        fast_future::use_stdlib_future_methods,
+        module
+    )?)?;
     #[cfg(feature = "test-helpers")]
     test_helpers::register(module)?;
     module.add(

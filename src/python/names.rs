@@ -30,8 +30,9 @@ pub(crate) struct Names {
     pub broken_thread_pool: Py<PyType>,
     /// `concurrent.futures.InvalidStateError`.
     pub invalid_state_error: Py<PyType>,
-    /// `asyncio.futures._convert_future_exc`.
-    pub convert_future_exc: Py<PyAny>,
+    /// `asyncio.futures._convert_future_exc`, where this Python has it
+    /// (`stealpool/_internals.py` warns where it does not).
+    pub convert_future_exc: Option<Py<PyAny>>,
     /// `contextvars.copy_context`.
     #[cfg(feature = "abi3")]
     pub copy_context: Py<PyAny>,
@@ -68,8 +69,8 @@ pub(crate) fn init(py: Python<'_>) -> PyResult<()> {
             .unbind(),
         convert_future_exc: py
             .import("asyncio.futures")?
-            .getattr("_convert_future_exc")?
-            .unbind(),
+            .getattr_opt("_convert_future_exc")?
+            .map(Bound::unbind),
         #[cfg(feature = "abi3")]
         copy_context: py.import("contextvars")?.getattr("copy_context")?.unbind(),
     };
