@@ -113,23 +113,39 @@ def run_floor(ctx: BenchContext) -> list[Row]:
     # A plain loop; its caller goes unused, since floor_body sends nothing to a thread.
     peers = {STEALPOOL: stealpool_peer, LOOP_ALONE: AsyncPeer(LOOP_ALONE, stdlib_run_in_executor)}
     bodies: dict[str, Body] = {STEALPOOL: burst_body, LOOP_ALONE: floor_body}
-    rows = []
-    for kind in _loop_kinds(ctx):
-        label = f"floor [{kind.name}]"
-        samples = _alternate_on_hosts(ctx, label, kind, bodies, peers, size)
-        row = make_row(
-            "floor",
-            kind.name,
-            "us/call",
-            LOWER_IS_BETTER,
-            _per_call_us(samples, size),
-            baseline=None,
-            references=[LOOP_ALONE],
-            params={"calls": size},
-        )
+    rows = _rows_against_floor(ctx, "floor", bodies, peers, size, None, LOOP_ALONE)
+    for row in rows:
         fraction = fraction_of_floor(row, STEALPOOL, LOOP_ALONE)
         row.note = f"stealpool burst runs at {fraction:.2f} of the loop-alone rate"
-        rows.append(row)
+    return rows
+
+
+def _rows_against_floor(
+    ctx: BenchContext,
+    workload: str,
+    bodies: dict[str, Body],
+    peers: dict[str, AsyncPeer],
+    size: int,
+    baseline: str | None,
+    floor: str,
+) -> list[Row]:
+    """A row per loop: the peers alternated, per-call medians, ratios to ``baseline``, ``floor`` for scale."""
+    rows = []
+    for kind in _loop_kinds(ctx):
+        samples = _alternate_on_hosts(ctx, f"{workload} [{kind.name}]", kind, bodies, peers, size)
+        per_call = _per_call_us(samples, size)
+        rows.append(
+            make_row(
+                workload,
+                kind.name,
+                "us/call",
+                LOWER_IS_BETTER,
+                per_call,
+                baseline=baseline,
+                references=[floor],
+                params={"calls": size},
+            )
+        )
     return rows
 
 
@@ -164,24 +180,11 @@ def _stock_against_installed(workload: str, body: Body, size: int, ctx: BenchCon
     peers = _anyio_peers(ctx)
     if not peers:
         return []
-    rows = []
-    for kind in _loop_kinds(ctx):
-        label = f"{workload} [{kind.name}]"
-        samples = _alternate_on_hosts(ctx, label, kind, {name: body for name in peers}, peers, size)
-        row = make_row(
-            workload,
-            kind.name,
-            "us/call",
-            LOWER_IS_BETTER,
-            _per_call_us(samples, size),
-            baseline=STOCK_ANYIO,
-            references=[ANYIO_INLINE],
-            params={"calls": size},
-        )
+    rows = _rows_against_floor(ctx, workload, {name: body for name in peers}, peers, size, STOCK_ANYIO, ANYIO_INLINE)
+    for row in rows:
         installed = fraction_of_floor(row, STEALPOOL, ANYIO_INLINE)
         stock = fraction_of_floor(row, STOCK_ANYIO, ANYIO_INLINE)
         row.note = f"{ANYIO_NOTE}; of the no-thread floor: stealpool {installed:.2f}, stock {stock:.2f}"
-        rows.append(row)
     return rows
 
 
