@@ -11,7 +11,9 @@ anyio_burst      and N such calls gathered at once (as burst); anyio's default l
 In the anyio rows both peers make the identical call and only
 ``stealpool.install()`` on the loop differs, so the ratio is what an anyio
 application (Starlette's ``run_in_threadpool``, FastAPI's ``def`` endpoints)
-gains from install().
+gains from install(). Their floor, ``anyio inline``, is the same call with
+the thread taken out (``anyio_floor``): each peer is reported as the share
+of that floor's rate it reaches, as stealpool is in the floor rows.
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ import stealpool
 from .context import BenchContext
 from .loops import Body, Caller, LoopHost, LoopKind, available_loop_kinds
 from .peers import AsyncPeer, available_async_peers, noop, stdlib_run_in_executor
-from .results import LOWER_IS_BETTER, STEALPOOL, Row, make_row
+from .results import FRACTION_OF_FLOOR, LOWER_IS_BETTER, STEALPOOL, Row, make_row
 
 LOOP_ALONE = "loop alone"
 STOCK_ANYIO = "anyio"
+ANYIO_INLINE = "anyio inline"
 ANYIO_NOTE = "anyio.to_thread.run_sync(noop); stealpool = after install(); ratio against stock anyio"
 
 
@@ -110,31 +113,54 @@ def run_floor(ctx: BenchContext) -> list[Row]:
     # A plain loop; its caller goes unused, since floor_body sends nothing to a thread.
     peers = {STEALPOOL: stealpool_peer, LOOP_ALONE: AsyncPeer(LOOP_ALONE, stdlib_run_in_executor)}
     bodies: dict[str, Body] = {STEALPOOL: burst_body, LOOP_ALONE: floor_body}
+    rows = _rows_against_floor(ctx, "floor", bodies, peers, size, None, LOOP_ALONE)
+    for row in rows:
+        fraction = fraction_of_floor(row, STEALPOOL, LOOP_ALONE)
+        row.note = f"stealpool burst runs at {fraction:.2f} of the loop-alone rate"
+    return rows
+
+
+def _rows_against_floor(
+    ctx: BenchContext,
+    workload: str,
+    bodies: dict[str, Body],
+    peers: dict[str, AsyncPeer],
+    size: int,
+    baseline: str | None,
+    floor: str,
+) -> list[Row]:
+    """A row per loop: the peers alternated, per-call medians, ratios to ``baseline``, ``floor`` for scale."""
     rows = []
     for kind in _loop_kinds(ctx):
-        label = f"floor [{kind.name}]"
-        samples = _alternate_on_hosts(ctx, label, kind, bodies, peers, size)
-        row = make_row(
-            "floor",
-            kind.name,
-            "us/call",
-            LOWER_IS_BETTER,
-            _per_call_us(samples, size),
-            baseline=None,
-            references=[LOOP_ALONE],
-            params={"calls": size},
+        samples = _alternate_on_hosts(ctx, f"{workload} [{kind.name}]", kind, bodies, peers, size)
+        per_call = _per_call_us(samples, size)
+        rows.append(
+            make_row(
+                workload,
+                kind.name,
+                "us/call",
+                LOWER_IS_BETTER,
+                per_call,
+                baseline=baseline,
+                references=[floor],
+                params={"calls": size},
+            )
         )
-        # floor time / stealpool time: the share of the loop's own completion rate stealpool reaches.
-        fraction = row.medians[LOOP_ALONE] / row.medians[STEALPOOL]
-        row.params["stealpool_fraction_of_floor"] = fraction
-        row.note = f"stealpool burst runs at {fraction:.2f} of the loop-alone rate"
-        rows.append(row)
     return rows
+
+
+def fraction_of_floor(row: Row, peer: str, floor: str) -> float:
+    """floor time / ``peer``'s time: the share of the floor's rate ``peer`` reaches, kept in the row's params."""
+    fraction = row.medians[floor] / row.medians[peer]
+    row.params[FRACTION_OF_FLOOR.format(peer)] = fraction
+    return fraction
 
 
 def _anyio_peers(ctx: BenchContext) -> dict[str, AsyncPeer]:
     try:
         import anyio.to_thread
+
+        from .anyio_floor import run_sync_inline
     except ImportError as exc:
         ctx.note(f"anyio not importable ({exc}): anyio rows skipped")
         return {}
@@ -146,6 +172,7 @@ def _anyio_peers(ctx: BenchContext) -> dict[str, AsyncPeer]:
     return {
         STEALPOOL: AsyncPeer(STEALPOOL, installed),
         STOCK_ANYIO: AsyncPeer(STOCK_ANYIO, lambda loop: anyio.to_thread.run_sync),
+        ANYIO_INLINE: AsyncPeer(ANYIO_INLINE, lambda loop: run_sync_inline),
     }
 
 
@@ -153,22 +180,11 @@ def _stock_against_installed(workload: str, body: Body, size: int, ctx: BenchCon
     peers = _anyio_peers(ctx)
     if not peers:
         return []
-    rows = []
-    for kind in _loop_kinds(ctx):
-        label = f"{workload} [{kind.name}]"
-        samples = _alternate_on_hosts(ctx, label, kind, {name: body for name in peers}, peers, size)
-        rows.append(
-            make_row(
-                workload,
-                kind.name,
-                "us/call",
-                LOWER_IS_BETTER,
-                _per_call_us(samples, size),
-                baseline=STOCK_ANYIO,
-                params={"calls": size},
-                note=ANYIO_NOTE,
-            )
-        )
+    rows = _rows_against_floor(ctx, workload, {name: body for name in peers}, peers, size, STOCK_ANYIO, ANYIO_INLINE)
+    for row in rows:
+        installed = fraction_of_floor(row, STEALPOOL, ANYIO_INLINE)
+        stock = fraction_of_floor(row, STOCK_ANYIO, ANYIO_INLINE)
+        row.note = f"{ANYIO_NOTE}; of the no-thread floor: stealpool {installed:.2f}, stock {stock:.2f}"
     return rows
 
 

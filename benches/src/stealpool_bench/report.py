@@ -69,6 +69,8 @@ PEER_DESCRIPTIONS = {
     "serial": "reference: the same hashing in the calling thread",
     "process limit": "reference: the same hashing split over N processes at once",
     "loop alone": "reference: futures resolved by the loop itself, no threads",
+    "anyio inline": "reference: anyio.to_thread.run_sync's loop-side steps (checkpoint, limiter, "
+    "shielded cancel scope, context copy) with f run on the loop, no thread",
     "async def": "reference: the web_db endpoints' async def twins on psycopg's async pool, no threads",
 }
 
@@ -82,6 +84,7 @@ OTHER_COLUMN_ORDER = [
     "serial",
     "process limit",
     "loop alone",
+    "anyio inline",
     "async def",
 ]
 RATIO_HEADER = "ratio(>1=faster)"

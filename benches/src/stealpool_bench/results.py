@@ -17,6 +17,8 @@ from typing import Any, Callable, NamedTuple
 STDLIB = "stdlib"
 STEALPOOL = "stealpool"
 LOWER_IS_BETTER = "lower"
+# A row's params key, per peer: that peer's share of the row's floor (floor time / peer time).
+FRACTION_OF_FLOOR = "{}_fraction_of_floor"
 HIGHER_IS_BETTER = "higher"
 
 

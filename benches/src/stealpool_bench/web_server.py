@@ -35,6 +35,11 @@ def sync_endpoint(request: Request) -> PlainTextResponse:
     return PlainTextResponse(hashlib.sha256(PAYLOAD).hexdigest())
 
 
+async def async_endpoint(request: Request) -> PlainTextResponse:
+    """``sync_endpoint`` written ``async def``: the same work, on the loop (``def_endpoint_server``)."""
+    return sync_endpoint(request)
+
+
 def sleeping_endpoint(request: Request) -> PlainTextResponse:
     time.sleep(SLEEP_S)
     return PlainTextResponse("slept")
