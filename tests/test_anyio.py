@@ -191,6 +191,35 @@ def test_limiter_argument_replaces_the_default_one(run):
     assert run(main) == ((1, 0), 0, 1)
 
 
+def test_a_limiter_anyio_did_not_make_is_entered_as_anyio_enters_it(run):
+    class CountingLimiter:
+        """Only what anyio's own path uses: ``async with limiter``."""
+
+        def __init__(self):
+            self.tokens = anyio.CapacityLimiter(1)
+            self.entered = 0
+
+        async def __aenter__(self):
+            self.entered += 1
+            await self.tokens.__aenter__()
+
+        async def __aexit__(self, *exc_info):
+            return await self.tokens.__aexit__(*exc_info)
+
+    made_outside_any_loop = anyio.CapacityLimiter(1)
+
+    async def main():
+        stealpool.install()
+        limiter = CountingLimiter()
+        value = await anyio.to_thread.run_sync(lambda: 5, limiter=limiter)
+        served_by = await anyio.to_thread.run_sync(thread_name, limiter=made_outside_any_loop)
+        return value, limiter.entered, limiter.tokens.borrowed_tokens, served_by
+
+    value, entered, borrowed, served_by = run(main)
+    assert (value, entered, borrowed) == (5, 1, 0)
+    assert served_by.startswith("asyncio_")
+
+
 def test_cancellation_is_shielded_by_default_and_check_cancelled_sees_it(run):
     outcome = {}
 

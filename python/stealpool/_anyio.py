@@ -6,9 +6,11 @@ starts and feeds anyio's own worker threads. ``activate()`` replaces that one
 method, process-wide, with ``run_sync_in_worker_thread`` below, at the
 first install() after anyio was imported. A call made on
 a loop whose default executor is stealpool's is served by stealpool; any
-other call (a loop without install(), an executor already shut down, or shut
-down while the call waited for its limiter's token) goes to anyio's
-original method, untouched. The trio backend is never touched.
+other call (a loop without install(); an executor already shut down, or
+shut down while the call waited for its limiter's token; a limiter that is
+not an ``anyio.CapacityLimiter``, which anyio only enters with ``async
+with``) goes to anyio's original method, untouched. The trio backend is
+never touched.
 
 The replacement follows anyio's own method step for step (a checkpoint, the
 limiter held for the whole call (less the extra loop pass anyio's limiter
@@ -110,7 +112,7 @@ def is_supported(version: str) -> bool:
 
 def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., Any]:
     """``run_sync_in_worker_thread`` that uses stealpool on installed loops."""
-    from anyio import WouldBlock
+    from anyio import CapacityLimiter, WouldBlock
     from anyio._backends._asyncio import CancelScope
     from anyio._core._eventloop import set_current_async_library, threadlocals
     from anyio.lowlevel import EventLoopToken
@@ -127,8 +129,14 @@ def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., 
     ) -> Any:
         loop = asyncio.get_running_loop()
         executor = default_executor_of(loop)
-        # Not installed, or already shut down (anyio's threads never refuse a call).
-        if not isinstance(executor, ThreadPoolExecutor) or executor._shutdown:
+        # Not installed, or already shut down (anyio's threads never refuse
+        # a call), or a limiter of the caller's own class, which only
+        # anyio's `async with limiter` is sure to hold as the caller meant.
+        if (
+            not isinstance(executor, ThreadPoolExecutor)
+            or executor._shutdown
+            or (limiter is not None and not isinstance(limiter, CapacityLimiter))
+        ):
             return await anyio_method(func, args, abandon_on_cancel=abandon_on_cancel, limiter=limiter)
         await cls.checkpoint()
         limiter = limiter or cls.current_default_thread_limiter()
