@@ -84,6 +84,40 @@ def test_after_the_executor_shuts_down_calls_take_anyios_path(run):
     assert bridged == 1
 
 
+@pytest.mark.parametrize("pool_kwargs", [{}, {"max_workers": 1}], ids=["shared_pool", "own_pool"])
+def test_calls_waiting_for_a_token_when_the_executor_shuts_down_take_anyios_path(run, pool_kwargs):
+    release = threading.Event()
+
+    def holds_the_token():
+        release.wait(10)
+        return thread_name()
+
+    async def main():
+        pool = stealpool.install(**pool_kwargs)
+        limiter = anyio.CapacityLimiter(1)
+        names = []
+
+        async def call(func):
+            names.append(await anyio.to_thread.run_sync(func, limiter=limiter))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(call, holds_the_token)
+            while limiter.borrowed_tokens == 0:
+                await anyio.sleep(0.001)
+            for _ in range(2):
+                group.start_soon(call, thread_name)
+            while limiter.statistics().tasks_waiting < 2:
+                await anyio.sleep(0.001)
+            pool.shutdown(wait=False)
+            release.set()
+        return names, pool.stats()["bridged"]
+
+    names, bridged = run(main)
+    assert names[0] != ANYIO_WORKER_NAME
+    assert names[1:] == [ANYIO_WORKER_NAME, ANYIO_WORKER_NAME]
+    assert bridged == 1
+
+
 def test_exceptions_arrive_as_raised(run):
     def fails():
         raise LookupError("missing")
@@ -155,6 +189,35 @@ def test_limiter_argument_replaces_the_default_one(run):
         return seen, limiter.borrowed_tokens, pool.stats()["bridged"]
 
     assert run(main) == ((1, 0), 0, 1)
+
+
+def test_a_limiter_anyio_did_not_make_is_entered_as_anyio_enters_it(run):
+    class CountingLimiter:
+        """Only what anyio's own path uses: ``async with limiter``."""
+
+        def __init__(self):
+            self.tokens = anyio.CapacityLimiter(1)
+            self.entered = 0
+
+        async def __aenter__(self):
+            self.entered += 1
+            await self.tokens.__aenter__()
+
+        async def __aexit__(self, *exc_info):
+            return await self.tokens.__aexit__(*exc_info)
+
+    made_outside_any_loop = anyio.CapacityLimiter(1)
+
+    async def main():
+        stealpool.install()
+        limiter = CountingLimiter()
+        value = await anyio.to_thread.run_sync(lambda: 5, limiter=limiter)
+        served_by = await anyio.to_thread.run_sync(thread_name, limiter=made_outside_any_loop)
+        return value, limiter.entered, limiter.tokens.borrowed_tokens, served_by
+
+    value, entered, borrowed, served_by = run(main)
+    assert (value, entered, borrowed) == (5, 1, 0)
+    assert served_by.startswith("asyncio_")
 
 
 def test_cancellation_is_shielded_by_default_and_check_cancelled_sees_it(run):

@@ -215,6 +215,48 @@ def test_install_again_with_the_same_pool_arguments_keeps_the_loops_own_pool(run
     assert run(main).startswith("ThreadPoolExecutor-")
 
 
+def constructor_error(**pool_kwargs):
+    """What the stdlib's ThreadPoolExecutor raises for ``pool_kwargs``, as (type, message)."""
+    try:
+        concurrent.futures.ThreadPoolExecutor(**pool_kwargs).shutdown()
+    except Exception as error:
+        return type(error), str(error)
+    raise AssertionError(f"the stdlib accepts {pool_kwargs}")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"max_wokers": 4},
+        {"max_workers": 0},
+        {"max_workers": -1},
+        {"max_workers": "4"},
+        {"initializer": 5},
+    ],
+)
+def test_install_again_with_bad_pool_arguments_raises_what_the_constructor_raises(run, bad):
+    async def main():
+        first = stealpool.install(max_workers=4)
+        with pytest.raises(Exception) as second:
+            stealpool.install(**bad)
+        with pytest.raises(Exception) as fresh:
+            stealpool.ThreadPoolExecutor(**bad)
+        assert stealpool.install() is first
+        return (second.type, str(second.value)), (fresh.type, str(fresh.value))
+
+    second, fresh = run(main)
+    assert second == fresh == constructor_error(**bad)
+
+
+@pytest.mark.parametrize("initargs", [5, None, [1]])
+def test_install_again_with_the_same_initargs_the_stdlib_accepts_keeps_the_pool(run, initargs):
+    async def main():
+        first = stealpool.install(initargs=initargs)
+        return stealpool.install(initargs=initargs) is first
+
+    assert run(main)
+
+
 def test_getaddrinfo_runs_on_stealpool(new_loop):
     loop = new_loop()
 

@@ -6,8 +6,11 @@ starts and feeds anyio's own worker threads. ``activate()`` replaces that one
 method, process-wide, with ``run_sync_in_worker_thread`` below, at the
 first install() after anyio was imported. A call made on
 a loop whose default executor is stealpool's is served by stealpool; any
-other call (a loop without install(), an executor already shut down) goes to
-anyio's original method, untouched. The trio backend is never touched.
+other call (a loop without install(); an executor already shut down, or
+shut down while the call waited for its limiter's token; a limiter that is
+not an ``anyio.CapacityLimiter``, which anyio only enters with ``async
+with``) goes to anyio's original method, untouched. The trio backend is
+never touched.
 
 The replacement follows anyio's own method step for step (a checkpoint, the
 limiter held for the whole call (less the extra loop pass anyio's limiter
@@ -29,6 +32,7 @@ import re
 import sys
 import threading
 import warnings
+from collections.abc import Awaitable
 from contextvars import copy_context
 from typing import Any, Callable
 
@@ -108,7 +112,7 @@ def is_supported(version: str) -> bool:
 
 def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., Any]:
     """``run_sync_in_worker_thread`` that uses stealpool on installed loops."""
-    from anyio import WouldBlock
+    from anyio import CapacityLimiter, WouldBlock
     from anyio._backends._asyncio import CancelScope
     from anyio._core._eventloop import set_current_async_library, threadlocals
     from anyio.lowlevel import EventLoopToken
@@ -125,8 +129,14 @@ def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., 
     ) -> Any:
         loop = asyncio.get_running_loop()
         executor = default_executor_of(loop)
-        # Not installed, or already shut down (anyio's threads never refuse a call).
-        if not isinstance(executor, ThreadPoolExecutor) or executor._shutdown:
+        # Not installed, or already shut down (anyio's threads never refuse
+        # a call), or a limiter of the caller's own class, which only
+        # anyio's `async with limiter` is sure to hold as the caller meant.
+        if (
+            not isinstance(executor, ThreadPoolExecutor)
+            or executor._shutdown
+            or (limiter is not None and not isinstance(limiter, CapacityLimiter))
+        ):
             return await anyio_method(func, args, abandon_on_cancel=abandon_on_cancel, limiter=limiter)
         await cls.checkpoint()
         limiter = limiter or cls.current_default_thread_limiter()
@@ -147,15 +157,35 @@ def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., 
                 else:
                     worker_scope = scope._parent_scope
                 call = (call_as_anyio_worker, EventLoopToken(cls, loop), worker_scope, func, args)
-                if submit_is_overridden(executor):
-                    return await asyncio.wrap_future(executor.submit(context.run, *call))
-                # The limiter, not max_workers, bounds these calls, as on
-                # anyio's own threads: a call holding a token starts at once.
-                return await executor._core.run(
-                    loop, context.run, call, None, executor._tracker, copy_context=False, limited_by_caller=True
-                )
+                started = start_on(executor, loop, context.run, call)
+                if started is not None:
+                    return await started
         finally:
             limiter.release()
+        # The executor shut down while this call waited for its token (or
+        # in another thread since the check above): served as a call made
+        # after the shutdown is, anyio's path taking the token again.
+        return await anyio_method(func, args, abandon_on_cancel=abandon_on_cancel, limiter=limiter)
+
+    def start_on(
+        executor: ThreadPoolExecutor, loop: asyncio.AbstractEventLoop, run: Callable[..., Any], call: tuple[Any, ...]
+    ) -> Awaitable[Any] | None:
+        """The call started on ``executor``; None if it is shut down (a
+        loop's view of the shared pool is, while the pool still runs)."""
+        if executor._shutdown:
+            return None
+        try:
+            if submit_is_overridden(executor):
+                return asyncio.wrap_future(executor.submit(run, *call))
+            # The limiter, not max_workers, bounds these calls, as on
+            # anyio's own threads: a call holding a token starts at once.
+            return executor._core.run(
+                loop, run, call, None, executor._tracker, copy_context=False, limited_by_caller=True
+            )
+        except RuntimeError:
+            if executor._shutdown:
+                return None
+            raise
 
     def call_as_anyio_worker(token: Any, cancel_scope: Any, func: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         # On a stealpool worker, the thread-locals an anyio worker thread has

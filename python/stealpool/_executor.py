@@ -38,7 +38,7 @@ def thread_bound(max_workers: Any) -> int:
     It starts another while ``len(threads) < max_workers``, so any number it
     accepts bounds the count at its ceiling: 2.0 and 1.5 allow 2, 2**70 and
     infinity more than can ever start. NaN allows none (the stdlib accepts
-    it and never runs anything; the pool then refuses it as 0).
+    it and never runs anything; the constructor then refuses it as 0).
     """
     try:
         bound: int = math.ceil(max_workers)
@@ -47,6 +47,24 @@ def thread_bound(max_workers: Any) -> int:
     except ValueError:
         return 0
     return max(0, min(bound, sys.maxsize))
+
+
+def check_pool_arguments(max_workers: Any, initializer: Any, idle_timeout: Any, max_queued: Any) -> None:
+    """The constructor's checks, in its order, with the stdlib's errors
+    where the stdlib has the argument; install() makes them too when it
+    keeps a loop's executor, so bad arguments fail alike either way."""
+    if max_workers is not None and (max_workers <= 0 or thread_bound(max_workers) == 0):
+        # The second test is NaN's, which the stdlib accepts and then never
+        # runs anything on: refused as the 0 it counts as.
+        raise ValueError("max_workers must be greater than 0")
+    if initializer is not None and not callable(initializer):
+        raise TypeError("initializer must be a callable")
+    if idle_timeout is not None and not idle_timeout >= 0:
+        raise ValueError("idle_timeout must be None or a non-negative number of seconds")
+    if max_queued is not None and (not isinstance(max_queued, int) or isinstance(max_queued, bool)):
+        raise TypeError("max_queued must be None or an integer")
+    if max_queued is not None and max_queued < 1:
+        raise ValueError("max_queued must be None or greater than 0")
 
 
 def submit_is_overridden(executor: ThreadPoolExecutor) -> bool:
@@ -103,18 +121,9 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
         many tasks queued and not started; ``submit`` waits for room (default
         ``None``: unbounded, as the stdlib).
         """
+        check_pool_arguments(max_workers, initializer, idle_timeout, max_queued)
         if max_workers is None:
             max_workers = default_max_workers()
-        if max_workers <= 0:
-            raise ValueError("max_workers must be greater than 0")
-        if initializer is not None and not callable(initializer):
-            raise TypeError("initializer must be a callable")
-        if idle_timeout is not None and not idle_timeout >= 0:
-            raise ValueError("idle_timeout must be None or a non-negative number of seconds")
-        if max_queued is not None and (not isinstance(max_queued, int) or isinstance(max_queued, bool)):
-            raise TypeError("max_queued must be None or an integer")
-        if max_queued is not None and max_queued < 1:
-            raise ValueError("max_queued must be None or greater than 0")
         self._max_workers = max_workers
         self._thread_name_prefix = thread_name_prefix or f"ThreadPoolExecutor-{next_pool_number()}"
         # typeshed types the stdlib's attribute as returning None, its parameter as returning anything.

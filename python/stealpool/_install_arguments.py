@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable
 
-from ._executor import ThreadPoolExecutor, default_max_workers
+from ._executor import ThreadPoolExecutor, check_pool_arguments, default_max_workers
 
 
 def _max_workers(executor: ThreadPoolExecutor, wanted: Any) -> tuple[Any, Any]:
@@ -32,12 +32,18 @@ def _max_queued(executor: ThreadPoolExecutor, wanted: Any) -> tuple[Any, Any]:
     return (None if room is None else room.max_queued), wanted
 
 
+def _as_call_arguments(initargs: Any) -> Any:
+    # The stdlib takes any object and unpacks it only to call the
+    # initializer: a list and a tuple of the same items ask for the same call.
+    return tuple(initargs) if isinstance(initargs, (list, tuple)) else initargs
+
+
 # Per argument: (what the executor has, what the argument asks for), comparable with ==.
 _HAS_AND_WANTED: dict[str, Callable[[ThreadPoolExecutor, Any], tuple[Any, Any]]] = {
     "max_workers": _max_workers,
     "thread_name_prefix": _thread_name_prefix,
     "initializer": lambda executor, wanted: (executor._initializer, wanted),
-    "initargs": lambda executor, wanted: (tuple(executor._initargs), tuple(wanted)),
+    "initargs": lambda executor, wanted: (_as_call_arguments(executor._initargs), _as_call_arguments(wanted)),
     "idle_timeout": lambda executor, wanted: (executor._idle_timeout, wanted),
     "max_queued": _max_queued,
 }
@@ -46,13 +52,23 @@ _HAS_AND_WANTED: dict[str, Callable[[ThreadPoolExecutor, Any], tuple[Any, Any]]]
 def refuse_other_pool_arguments(executor: ThreadPoolExecutor, pool_kwargs: dict[str, Any]) -> None:
     """Raises unless ``executor`` already is what ``pool_kwargs`` ask for.
 
-    Unknown arguments raise the constructor's ``TypeError``; arguments that
-    differ from the executor's raise ``RuntimeError`` naming each of them.
+    Arguments the constructor refuses raise its own error, word for word;
+    arguments that differ from the executor's raise ``RuntimeError`` naming
+    each of them.
     """
     if not pool_kwargs:
         return
-    # The constructor's own TypeError for a name it does not take.
-    inspect.signature(ThreadPoolExecutor.__init__).bind(executor, **pool_kwargs)
+    try:
+        arguments = inspect.signature(ThreadPoolExecutor.__init__).bind(executor, **pool_kwargs)
+    except TypeError:
+        # The same call fails the constructor's own binding the same way,
+        # before its body runs (a throwaway instance all the same): its
+        # message names the function, and bind()'s does not.
+        ThreadPoolExecutor.__init__(ThreadPoolExecutor.__new__(ThreadPoolExecutor), **pool_kwargs)
+        raise
+    arguments.apply_defaults()
+    given = arguments.arguments
+    check_pool_arguments(given["max_workers"], given["initializer"], given["idle_timeout"], given["max_queued"])
     differences = []
     for name, wanted in pool_kwargs.items():
         has, asked = _HAS_AND_WANTED[name](executor, wanted)

@@ -10,7 +10,7 @@
 //!
 //! * A submitter pushes its task, then calls [`Sleep::notify`], which issues a
 //!   SeqCst fence and reads the counts. If a sleeper is unclaimed it claims
-//!   exactly one (under the mutex: `unclaimed -= 1`, `tokens += 1`,
+//!   exactly one (under the mutex: `unclaimed -= 1`, `searching += 1`, `tokens += 1`,
 //!   `notify_one`). Else, if some worker is searching, that worker is bound
 //!   to see the task (below), so nothing *needs* doing. Else it reserves a
 //!   new thread if the pool is below its limit. The submitter wakes sleepers
@@ -36,6 +36,8 @@
 //!   the sleeper sees the task and goes back to searching, or the submitter
 //!   sees the sleeper and posts a token, which the sleeper finds under the
 //!   mutex whether or not it has started waiting. No wake-up is lost.
+//!   The claim counts the sleeper as searching at once (it searches as soon
+//!   as it wakes), so nobody starts a thread for work it is about to take.
 //! * A searching worker that finds a task leaves `searching` with an RMW and a
 //!   fence, then looks at the queues again. A submitter stays quiet only when
 //!   nobody slept and somebody searched, so if work is left over the worker
@@ -171,8 +173,14 @@ impl Sleep {
                     return Notified::Nothing;
                 }
                 if self.wake_one() {
-                    // The woken worker is this submission's.
+                    // The woken worker is this submission's, unless a
+                    // worker on its way to sleep took the task first: as
+                    // for a searcher (below), a promise nobody will settle
+                    // would start a thread for the next submission.
                     self.promised.fetch_add(1, Ordering::Relaxed);
+                    if !still_queued() {
+                        self.settle_a_promise();
+                    }
                     return Notified::WokeSleeper;
                 }
                 word = self.counts.load(Ordering::SeqCst);
@@ -243,7 +251,12 @@ impl Sleep {
         if Counts::unpack(self.counts.load(Ordering::SeqCst)).unclaimed == 0 {
             return false;
         }
-        self.counts.fetch_sub(ONE_UNCLAIMED, Ordering::SeqCst);
+        // Counted searching from the claim, as a reserved worker is from its
+        // reservation: until it wakes it was neither, and a worker that saw
+        // more work queued then found nobody searching or asleep and started
+        // a thread for work the claimed sleeper was about to take.
+        self.counts
+            .fetch_add(ONE_SEARCHING.wrapping_sub(ONE_UNCLAIMED), Ordering::SeqCst);
         *tokens += 1;
         self.bell.notify_one();
         true
@@ -289,9 +302,8 @@ impl Sleep {
         }
         loop {
             if *tokens > 0 {
-                // The waker already took us out of `unclaimed`.
+                // The waker already counted us searching.
                 *tokens -= 1;
-                self.counts.fetch_add(ONE_SEARCHING, Ordering::SeqCst);
                 return Woke::Search;
             }
             if self.is_shut_down() {

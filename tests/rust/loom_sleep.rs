@@ -319,3 +319,30 @@ fn releasing_before_publishing_while_retiring_strands_nothing() {
         assert_eq!(queues.close_and_count(), 2);
     });
 }
+
+/// Two sleepers claimed by two submissions start no third worker: each
+/// claimed sleeper counts as searching before it wakes (else the first to
+/// wake, seeing the other's task queued and nobody searching or asleep,
+/// starts a thread for it), and a claim whose task a worker on its way to
+/// sleep took first leaves no promise behind (else the next submission
+/// finds every searcher promised and starts one). anyio's calls, each
+/// holding a limiter token, ran on more threads than tokens.
+#[test]
+fn claimed_sleepers_start_no_thread_for_each_others_task() {
+    model(2, || {
+        let queues = ModelQueues::new(3, None);
+        assert!(queues.submit());
+        assert!(queues.submit());
+        wait_until_done(&queues, 2);
+        // One or two workers, all counted asleep (one may not be waiting yet).
+        while queues.protocol().counts().unclaimed < queues.protocol().counts().workers {
+            thread::yield_now();
+        }
+        assert!(queues.submit());
+        assert!(queues.submit());
+        wait_until_done(&queues, 4);
+        // Two tasks at once need two workers at most.
+        assert!(queues.0.started.load(Ordering::SeqCst) <= 2);
+        assert_eq!(queues.close_and_count(), 4);
+    });
+}
