@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 import weakref
 
@@ -22,6 +23,13 @@ from loop_kinds import LOOPS, new_event_loop, recording_loop
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "needs_test_helpers: calls native functions only test builds have")
+    # A shell without job control starts background commands with SIGINT
+    # ignored; Python then installs no KeyboardInterrupt handler, and the
+    # processes the tests start inherit the ignoring. Every Ctrl-C test
+    # would fail however the code behaves: Ctrl-C is made to work as it
+    # does in a terminal, here and (reset to the default at exec) in them.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -233,11 +233,15 @@ impl Pool {
         let shared = &self.shared;
         let counts = shared.protocol.counts();
         let running = shared.counters.running.load(Ordering::Relaxed);
-        let queued = shared.injector.len()
-            + read(&shared.stealers)
-                .iter()
-                .map(|(_, stealer)| stealer.len())
-                .sum::<usize>();
+        // Deques before the injector: tasks only ever move from the injector
+        // to a deque (a batch steal), so read in this order a moving task is
+        // missed rather than counted twice, and `queued` never shows more than
+        // the pool held (a bound such as `max_queued` holds in it too).
+        let in_deques = read(&shared.stealers)
+            .iter()
+            .map(|(_, stealer)| stealer.len())
+            .sum::<usize>();
+        let queued = in_deques + shared.injector.len();
         let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         Stats {
             workers: counts.workers,
