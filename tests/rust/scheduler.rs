@@ -3,12 +3,39 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use stealpool::scheduler::{
     task, Job, Pool, PoolConfig, Release, SubmitError, ThreadMain, WorkerContext,
 };
+
+/// Every wait in these tests gives up after this: a scheduler bug must show
+/// as a failed assertion, never as a test run that hangs.
+const BOUND: Duration = Duration::from_secs(30);
+
+/// Holds the tasks that wait on it until it opens (or `BOUND` passes).
+#[derive(Default)]
+struct Gate {
+    open: Mutex<bool>,
+    opened: Condvar,
+}
+
+impl Gate {
+    fn wait(&self) {
+        let open = self.open.lock().unwrap();
+        drop(
+            self.opened
+                .wait_timeout_while(open, BOUND, |open| !*open)
+                .unwrap(),
+        );
+    }
+
+    fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+}
 
 fn plain_worker_loop() -> ThreadMain {
     Arc::new(|worker: &WorkerContext| {
@@ -33,7 +60,7 @@ fn pool(max_workers: usize, idle_timeout: Option<Duration>) -> Pool {
 }
 
 fn wait_until(what: &str, condition: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + BOUND;
     while !condition() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(1));
@@ -52,7 +79,7 @@ fn runs_every_task_exactly_once() {
         .unwrap();
     }
     pool.shutdown();
-    assert!(pool.wait_for_workers(Some(Duration::from_secs(30))));
+    assert!(pool.wait_for_workers(Some(BOUND)));
     assert!(runs.iter().all(|count| count.load(Ordering::SeqCst) == 1));
     assert_eq!(pool.stats().completed, 10_000);
 }
@@ -61,22 +88,27 @@ fn runs_every_task_exactly_once() {
 fn starts_no_thread_before_work_and_never_more_than_max_workers() {
     let pool = pool(3, None);
     assert_eq!(pool.stats().workers, 0);
-    let release = Arc::new(Barrier::new(4));
+    let gate = Arc::new(Gate::default());
+    let blocked = Arc::new(AtomicUsize::new(0));
     for _ in 0..3 {
-        let release = Arc::clone(&release);
+        let (gate, blocked) = (Arc::clone(&gate), Arc::clone(&blocked));
         pool.submit(task(move || {
-            release.wait();
+            blocked.fetch_add(1, Ordering::SeqCst);
+            gate.wait();
         }))
         .unwrap();
     }
     for _ in 0..20 {
         pool.submit(task(|| {})).unwrap();
     }
-    wait_until("three workers", || pool.stats().workers == 3);
+    wait_until("three tasks blocked on three workers", || {
+        blocked.load(Ordering::SeqCst) == 3
+    });
+    assert_eq!(pool.stats().workers, 3);
     assert_eq!(pool.stats().spawned, 3);
-    release.wait();
+    gate.open();
     pool.shutdown();
-    pool.wait_for_workers(None);
+    assert!(pool.wait_for_workers(Some(BOUND)));
     assert_eq!(pool.stats().completed, 23);
     assert_eq!(pool.stats().spawned, 3);
 }
@@ -93,11 +125,11 @@ fn a_blocked_worker_does_not_strand_its_local_tasks() {
         inner_pool
             .submit(task(move || tx.send(()).unwrap()))
             .unwrap();
-        rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        rx.recv_timeout(BOUND).unwrap();
         done_tx.send(()).unwrap();
     }))
     .unwrap();
-    done_rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    done_rx.recv_timeout(BOUND).unwrap();
     assert!(pool.stats().stolen >= 1);
     pool.shutdown();
 }
@@ -105,21 +137,26 @@ fn a_blocked_worker_does_not_strand_its_local_tasks() {
 #[test]
 fn idle_workers_retire_after_the_timeout() {
     let pool = pool(4, Some(Duration::from_millis(50)));
-    let barrier = Arc::new(Barrier::new(3));
+    let gate = Arc::new(Gate::default());
+    let blocked = Arc::new(AtomicUsize::new(0));
     for _ in 0..2 {
-        let barrier = Arc::clone(&barrier);
+        let (gate, blocked) = (Arc::clone(&gate), Arc::clone(&blocked));
         pool.submit(task(move || {
-            barrier.wait();
+            blocked.fetch_add(1, Ordering::SeqCst);
+            gate.wait();
         }))
         .unwrap();
     }
-    barrier.wait();
+    wait_until("two tasks blocked on two workers", || {
+        blocked.load(Ordering::SeqCst) == 2
+    });
+    gate.open();
     wait_until("retirement", || pool.stats().workers == 0);
     assert_eq!(pool.stats().retired, 2);
     // Retired pools start again on demand.
     let (tx, rx) = mpsc::channel();
     pool.submit(task(move || tx.send(7).unwrap())).unwrap();
-    assert_eq!(rx.recv_timeout(Duration::from_secs(30)).unwrap(), 7);
+    assert_eq!(rx.recv_timeout(BOUND).unwrap(), 7);
 }
 
 #[test]
@@ -127,7 +164,7 @@ fn workers_kept_forever_without_an_idle_timeout() {
     let pool = pool(2, None);
     let (tx, rx) = mpsc::channel();
     pool.submit(task(move || tx.send(()).unwrap())).unwrap();
-    rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    rx.recv_timeout(BOUND).unwrap();
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(pool.stats().workers, 1);
     assert_eq!(pool.stats().retired, 0);
@@ -151,7 +188,7 @@ fn shutdown_runs_queued_work_then_refuses_new_work() {
         pool.submit(task(|| {})),
         Err(SubmitError::ShutDown(_))
     ));
-    assert!(pool.wait_for_workers(Some(Duration::from_secs(30))));
+    assert!(pool.wait_for_workers(Some(BOUND)));
     assert_eq!(count.load(Ordering::SeqCst), 100);
     assert_eq!(pool.stats().workers, 0);
     assert!(pool.workers().is_empty());
@@ -164,10 +201,10 @@ fn drain_hands_back_queued_tasks_unrun() {
     let (release_tx, release_rx) = mpsc::channel::<()>();
     pool.submit(task(move || {
         started_tx.send(()).unwrap();
-        release_rx.recv().unwrap();
+        release_rx.recv_timeout(BOUND).unwrap();
     }))
     .unwrap();
-    started_rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    started_rx.recv_timeout(BOUND).unwrap();
     let ran = Arc::new(AtomicUsize::new(0));
     for _ in 0..5 {
         let ran = Arc::clone(&ran);
@@ -181,7 +218,7 @@ fn drain_hands_back_queued_tasks_unrun() {
     assert_eq!(drained.len(), 5);
     release_tx.send(()).unwrap();
     pool.shutdown();
-    pool.wait_for_workers(None);
+    assert!(pool.wait_for_workers(Some(BOUND)));
     assert_eq!(ran.load(Ordering::SeqCst), 0);
 }
 
@@ -191,7 +228,7 @@ fn a_panicking_task_leaves_the_worker_running() {
     pool.submit(task(|| panic!("boom"))).unwrap();
     let (tx, rx) = mpsc::channel();
     pool.submit(task(move || tx.send(1).unwrap())).unwrap();
-    assert_eq!(rx.recv_timeout(Duration::from_secs(30)).unwrap(), 1);
+    assert_eq!(rx.recv_timeout(BOUND).unwrap(), 1);
     assert_eq!(pool.stats().panicked, 1);
     assert_eq!(pool.stats().spawned, 1);
 }
@@ -203,8 +240,7 @@ fn shutdown_from_a_worker_does_not_wait_for_itself() {
     let inner = Arc::clone(&pool);
     pool.submit(task(move || {
         inner.shutdown();
-        tx.send(inner.wait_for_workers(Some(Duration::from_secs(30))))
-            .unwrap();
+        tx.send(inner.wait_for_workers(Some(BOUND))).unwrap();
     }))
     .unwrap();
     assert!(rx.recv_timeout(Duration::from_secs(60)).unwrap());
@@ -219,7 +255,7 @@ fn workers_are_named_after_the_prefix() {
             .unwrap()
     }))
     .unwrap();
-    assert_eq!(rx.recv().unwrap().as_deref(), Some("test_0"));
+    assert_eq!(rx.recv_timeout(BOUND).unwrap().as_deref(), Some("test_0"));
     assert_eq!(pool.workers()[0].name, "test_0");
 }
 
@@ -251,7 +287,7 @@ fn many_submitting_threads_lose_nothing() {
     }
     wait_until("all tasks", || count.load(Ordering::SeqCst) == 40_000);
     pool.shutdown();
-    assert!(pool.wait_for_workers(Some(Duration::from_secs(30))));
+    assert!(pool.wait_for_workers(Some(BOUND)));
 }
 
 /// A job that gives its worker back before it publishes its outcome, as the
@@ -273,10 +309,10 @@ fn sequential_calls_that_release_their_worker_reuse_one_thread() {
     let (done, outcome) = mpsc::channel();
     for _ in 0..1000 {
         pool.submit(Box::new(ReleasingJob(done.clone()))).unwrap();
-        outcome.recv().unwrap();
+        outcome.recv_timeout(BOUND).unwrap();
     }
     assert_eq!(pool.stats().spawned, 1);
     assert_eq!(pool.stats().completed, 1000);
     pool.shutdown();
-    assert!(pool.wait_for_workers(Some(Duration::from_secs(30))));
+    assert!(pool.wait_for_workers(Some(BOUND)));
 }
