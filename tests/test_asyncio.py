@@ -432,6 +432,18 @@ def test_to_thread_without_install_uses_the_shared_pool(run):
     assert on_shared_pool and bridged >= 1
 
 
+def test_closing_a_loop_shuts_its_to_thread_view_down(new_loop):
+    loop = new_loop()
+    assert loop.run_until_complete(stealpool.to_thread(int, "7")) == 7
+    view = loop._stealpool_to_thread_view
+    # Closed without shutdown_default_executor first: close() shuts the
+    # default executor down, without waiting, and the view with it.
+    loop.close()
+    assert view._shutdown
+    with pytest.raises(RuntimeError, match="cannot schedule new futures after shutdown"):
+        view.submit(int)
+
+
 def test_burst_of_to_thread_resolves_everything(run):
     async def main():
         executor = stealpool.install()
