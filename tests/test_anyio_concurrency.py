@@ -10,7 +10,9 @@ the stdlib's bound, ``max_workers``.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
+from concurrent.futures.thread import BrokenThreadPool
 
 import pytest
 import stealpool
@@ -21,6 +23,9 @@ import anyio
 import anyio.to_thread
 
 pytestmark = pytest.mark.usefixtures("stealpool_serves_anyio")
+
+
+BOUND = 30  # seconds: a lost wake-up fails the test instead of hanging it
 
 
 @pytest.fixture
@@ -160,3 +165,37 @@ def test_sequential_to_thread_calls_reuse_one_thread(loop_kind):
     finally:
         loop.close()
     assert stats["spawned"] == 1
+
+
+def test_an_initializer_failing_on_anyios_threads_fails_what_waits_on_the_others(run, caplog):
+    # The stdlib fails every pending task once an initializer fails: the
+    # executor's two pools are one executor, whichever thread's failed.
+    calls = itertools.count()
+
+    def fails_after_the_first_thread():
+        if next(calls):
+            raise ValueError("initializer failed")
+
+    blocker_started, release_blocker = threading.Event(), threading.Event()
+
+    def blocker():
+        blocker_started.set()
+        return release_blocker.wait(BOUND)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        stealpool.install(max_workers=1, initializer=fails_after_the_first_thread)
+        running = loop.run_in_executor(None, blocker)
+        deadline = loop.time() + BOUND
+        while not blocker_started.is_set():  # no thread to spare for waiting on it
+            assert loop.time() < deadline, "the first thread never ran"
+            await asyncio.sleep(0.001)
+        queued = loop.run_in_executor(None, int, "5")
+        with pytest.raises(BrokenThreadPool):
+            await anyio.to_thread.run_sync(int, "6")
+        release_blocker.set()
+        assert await running is True
+        with pytest.raises(BrokenThreadPool):
+            await queued
+
+    run(main)
