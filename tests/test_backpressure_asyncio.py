@@ -81,6 +81,42 @@ def test_a_call_cancelled_while_waiting_for_room_leaves_no_trace(run):
     assert ran == ["first", "after"]
 
 
+def test_a_call_cancelled_after_its_place_was_granted_gives_the_place_back(run):
+    ran = []
+
+    async def main():
+        with stealpool.ThreadPoolExecutor(max_workers=1, max_queued=1) as pool:
+            release = await held_pool(pool)
+            queued = pool.submit(ran.append, "queued")
+            waiting = asyncio.ensure_future(pool.run(ran.append, "cancelled"))
+            await until_waiting(pool, 1)
+            # Without yielding to the loop: the worker takes the queued task,
+            # the place it frees is granted to the waiting call (the grant
+            # is on its way to the loop), and then the call is cancelled.
+            release.set()
+            deadline = time.monotonic() + BOUND
+            while not queued.done():
+                assert time.monotonic() < deadline, "the queued task never ran"
+                time.sleep(0.001)
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            # The grant, reaching the loop after the cancel, finds the call
+            # cancelled and gives the place back: at once, not after BOUND.
+            for _ in range(500):
+                try:
+                    after = pool.submit_nowait(ran.append, "after")
+                    break
+                except stealpool.QueueFull:
+                    await asyncio.sleep(0.01)
+            else:
+                raise AssertionError("the granted place never came back")
+            assert after.result(BOUND) is None
+
+    run(main)
+    assert ran == ["queued", "after"]
+
+
 def test_shutdown_wakes_waiting_coroutines_with_the_stdlib_error(run):
     async def main():
         pool = stealpool.ThreadPoolExecutor(max_workers=1, max_queued=1)
