@@ -54,9 +54,12 @@ class StallMeter:
         with open(path, "r+b") as file:
             self._ticks = mmap.mmap(file.fileno(), size)
         self._clock = subprocess.Popen([sys.executable, "-c", _CLOCK, path], stdin=subprocess.DEVNULL)
-        atexit.register(self._stop, path)
+        atexit.register(self._stop, path, os.getpid())
 
-    def _stop(self, path: str) -> None:
+    def _stop(self, path: str, owner: int) -> None:
+        # A child forked later inherits this exit hook: only the owner stops the clock.
+        if os.getpid() != owner:
+            return
         self._clock.kill()
         self._clock.wait()
         os.unlink(path)
