@@ -374,3 +374,27 @@ def test_a_child_cancelled_by_shutdown_while_its_nested_waiter_waits_counts_as_d
     finally:
         go.set()
         pool.shutdown()
+
+
+def test_a_child_cancelled_by_shutdown_while_an_all_completed_waiter_runs_its_siblings_counts_as_done():
+    # The waiter notifies cancelled children as it starts, then runs the
+    # queued ones inline in turn. Whichever of these two it runs first
+    # cancels the other, still queued (shutdown(cancel_futures=True) takes it
+    # out of the queue, so no dequeue will notify it). The stdlib's pool would
+    # deadlock here anyway (its only worker waits): the promise is stealpool's.
+    children = []
+    with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+
+        def parent():
+            children.extend(pool.submit(pool.shutdown, wait=False, cancel_futures=True) for _ in range(2))
+            return concurrent.futures.wait(children).done
+
+        waiting = pool.submit(parent)
+        try:
+            done = waiting.result(timeout=CHILD_BOUND)
+        finally:
+            for child in children:  # so a regression fails instead of leaving the worker waiting
+                if not waiting.done() and child.cancelled():
+                    child.set_running_or_notify_cancel()
+        assert done == set(children)
+        assert sorted(child.cancelled() for child in children) == [False, True]

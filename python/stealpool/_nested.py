@@ -46,8 +46,8 @@ task back instead, as Java's ``ForkJoinTask.join`` and rayon's ``join`` do:
   ``shutdown(cancel_futures=True)`` took it out of the queue. A waiter that
   could have claimed the task does that notification itself, in the
   dequeue's place, timed or not (it runs nothing, so it cannot overrun),
-  when it starts waiting and, in a wait that any one future can end, each
-  time it looks again.
+  when it starts waiting, after running tasks inline for ``ALL_COMPLETED``
+  and, in a wait that any one future can end, each time it looks again.
 
 Outside a worker of the pool nothing changes.
 """
@@ -146,6 +146,9 @@ class HelpingEvent(threading.Event):
                 if self.is_set():
                     break
                 future._run_inline()
+            # A task run inline may have cancelled one not reached yet
+            # (shutdown(cancel_futures=True)); it could not be claimed then.
+            self._notify_cancelled()
         return super().wait(timeout)
 
     def _notify_cancelled(self) -> None:
