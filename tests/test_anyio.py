@@ -191,6 +191,42 @@ def test_limiter_argument_replaces_the_default_one(run):
     assert run(main) == ((1, 0), 0, 1)
 
 
+def default_limiter_borrowed():
+    return anyio.from_thread.run_sync(lambda: anyio.to_thread.current_default_thread_limiter().borrowed_tokens)
+
+
+def test_a_default_limiter_set_anew_on_the_loop_is_the_one_held(run):
+    # The replacement reads the default limiter where anyio keeps it, on
+    # every call: a new one set on the loop (anyio's RunVar) takes effect.
+    from anyio._backends._asyncio import _default_thread_limiter
+
+    async def main():
+        pool = stealpool.install(max_workers=2)
+        first = anyio.to_thread.current_default_thread_limiter()
+        assert await anyio.to_thread.run_sync(default_limiter_borrowed) == 1
+        replacement = anyio.CapacityLimiter(3)
+        with _default_thread_limiter.set(replacement):
+            seen = await anyio.to_thread.run_sync(lambda: (replacement.borrowed_tokens, first.borrowed_tokens))
+        return seen, pool.stats()["bridged"]
+
+    assert run(main) == ((1, 0), 2)
+
+
+def test_a_patched_current_default_thread_limiter_is_called(run, monkeypatch):
+    from anyio._backends._asyncio import AsyncIOBackend
+
+    chosen = anyio.CapacityLimiter(1)
+
+    async def main():
+        pool = stealpool.install(max_workers=2)
+        assert await anyio.to_thread.run_sync(default_limiter_borrowed) == 1  # the loop has its default limiter
+        monkeypatch.setattr(AsyncIOBackend, "current_default_thread_limiter", classmethod(lambda cls: chosen))
+        borrowed = await anyio.to_thread.run_sync(lambda: chosen.borrowed_tokens)
+        return borrowed, pool.stats()["bridged"]
+
+    assert run(main) == (1, 2)
+
+
 def test_a_limiter_anyio_did_not_make_is_entered_as_anyio_enters_it(run):
     class CountingLimiter:
         """Only what anyio's own path uses: ``async with limiter``."""

@@ -113,12 +113,13 @@ def is_supported(version: str) -> bool:
 def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., Any]:
     """``run_sync_in_worker_thread`` that uses stealpool on installed loops."""
     from anyio import CapacityLimiter, WouldBlock
-    from anyio._backends._asyncio import CancelScope
+    from anyio._backends._asyncio import AsyncIOBackend, CancelScope, _default_thread_limiter
     from anyio._core._eventloop import set_current_async_library, threadlocals
-    from anyio.lowlevel import EventLoopToken
+    from anyio.lowlevel import EventLoopToken, _run_vars
 
     # Read on every call below: if anyio dropped it, fail here, at activation.
     CancelScope()._parent_scope
+    anyio_default_limiter = AsyncIOBackend.__dict__["current_default_thread_limiter"].__func__
 
     async def run_sync_in_worker_thread(
         cls: Any,
@@ -139,7 +140,7 @@ def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., 
         ):
             return await anyio_method(func, args, abandon_on_cancel=abandon_on_cancel, limiter=limiter)
         await cls.checkpoint()
-        limiter = limiter or cls.current_default_thread_limiter()
+        limiter = limiter or default_limiter(cls, loop)
         # anyio's `async with limiter` follows a free token with one more
         # (shielded) pass through the loop; here the wait for the call is
         # that scheduling point. A busy limiter is waited for as anyio does.
@@ -166,6 +167,19 @@ def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., 
         # in another thread since the check above): served as a call made
         # after the shutdown is, anyio's path taking the token again.
         return await anyio_method(func, args, abandon_on_cancel=abandon_on_cancel, limiter=limiter)
+
+    def default_limiter(cls: Any, loop: asyncio.AbstractEventLoop) -> Any:
+        """``cls.current_default_thread_limiter()``, read where its RunVar
+        keeps it: anyio would first find the running loop again through
+        sniffio and its backend lookup, about 2 us of every call's 30. The
+        first call on a loop, or a method patched over anyio's, goes the
+        long way."""
+        run_vars = _run_vars.get(loop)
+        if run_vars is not None and cls.current_default_thread_limiter.__func__ is anyio_default_limiter:
+            limiter = run_vars.get(_default_thread_limiter)
+            if limiter is not None:
+                return limiter
+        return cls.current_default_thread_limiter()
 
     def start_on(
         executor: ThreadPoolExecutor, loop: asyncio.AbstractEventLoop, run: Callable[..., Any], call: tuple[Any, ...]

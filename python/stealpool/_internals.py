@@ -52,9 +52,11 @@ cover the feature with the internal present.
   the GIL is taken to be on. Tests: every test, on 3.13+ and 3.14t.
 - anyio's ``AsyncIOBackend.run_sync_in_worker_thread`` (replaced),
   ``_backends._asyncio.CancelScope`` and its ``_parent_scope``,
-  ``_core._eventloop.threadlocals`` and ``set_current_async_library``
-  (``_anyio.py``, for anyio versions in ``SUPPORTED_ANYIO`` only). Without:
-  anyio's own worker threads. Tests: test_anyio.py, anyio_suite.
+  ``_core._eventloop.threadlocals`` and ``set_current_async_library``,
+  the default limiter's ``RunVar`` (``_backends._asyncio._default_thread_limiter``)
+  and its storage (``lowlevel._run_vars``) (``_anyio.py``, for anyio
+  versions in ``SUPPORTED_ANYIO`` only). Without: anyio's own worker
+  threads. Tests: test_anyio.py, anyio_suite.
 """
 
 from __future__ import annotations
