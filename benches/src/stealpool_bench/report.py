@@ -225,7 +225,7 @@ def table_cells(report: dict[str, Any]) -> list[list[str]]:
     return cells
 
 
-def _against(row: dict[str, Any]) -> str | None:
+def compared_with(row: dict[str, Any]) -> str | None:
     """What the default table puts stealpool next to: the baseline, else the first reference."""
     if row["baseline"] is not None and row["baseline"] in row["medians"]:
         return str(row["baseline"])
@@ -239,7 +239,7 @@ def narrow_cells(report: dict[str, Any]) -> list[list[str]]:
     cells = [["workload", "unit (better)", STEALPOOL, "against", "median", "ratio", *references]]
     for row in rows:
         medians = row["medians"]
-        against = _against(row)
+        against = compared_with(row)
         line = [
             row["label"],
             "{} ({})".format(row["unit"], row["better"]),
@@ -288,17 +288,8 @@ def header_lines(report: dict[str, Any], described: Collection[str] | None = Non
 def render_table(report: dict[str, Any], wide: bool = False) -> str:
     """The header and the table: every peer and note with ``wide``, else NARROW_WIDTH columns."""
     cells = table_cells(report) if wide else narrow_cells(report)
-    widths = [max(len(row[column]) for row in cells) for column in range(len(cells[0]))]
-    # Numbers right-aligned so digits line up; the label, unit, names and note read left to right.
-    left_aligned = {0, 1, len(widths) - 1} if wide else {0, 1, 3}
-
-    def line(row: list[str]) -> str:
-        parts = [
-            cell.ljust(width) if index in left_aligned else cell.rjust(width)
-            for index, (cell, width) in enumerate(zip(row, widths))
-        ]
-        return "  ".join(parts).rstrip()
-
+    # The label, unit, names and note read left to right.
+    left_aligned = {0, 1, len(cells[0]) - 1} if wide else {0, 1, 3}
     if wide:
         header = header_lines(report)
         header.insert(header.index(report["ratio_convention"]) + 1, WIDE_CONVENTION)
@@ -310,8 +301,18 @@ def render_table(report: dict[str, Any], wide: bool = False) -> str:
             for line in header
             for wrapped in textwrap.wrap(line, NARROW_WIDTH, subsequent_indent=" " * 4, break_on_hyphens=False)
         ]
-    rendered = header + [""]
-    rendered.append(line(cells[0]))
-    rendered.append("  ".join("-" * width for width in widths))
-    rendered += [line(row) for row in cells[1:]]
-    return "\n".join(rendered)
+    return "\n".join(header + [""] + aligned_lines(cells, left_aligned))
+
+
+def aligned_lines(cells: Sequence[Sequence[str]], left_aligned: Collection[int]) -> list[str]:
+    """The header row, a rule, then the rows; numbers right-aligned so digits line up."""
+    widths = [max(len(row[column]) for row in cells) for column in range(len(cells[0]))]
+
+    def line(row: Sequence[str]) -> str:
+        parts = [
+            cell.ljust(width) if index in left_aligned else cell.rjust(width)
+            for index, (cell, width) in enumerate(zip(row, widths))
+        ]
+        return "  ".join(parts).rstrip()
+
+    return [line(cells[0]), "  ".join("-" * width for width in widths)] + [line(row) for row in cells[1:]]
