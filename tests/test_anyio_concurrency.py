@@ -199,3 +199,91 @@ def test_an_initializer_failing_on_anyios_threads_fails_what_waits_on_the_others
             await queued
 
     run(main)
+
+
+class MostAtOnce:
+    """How many calls of ``counted`` ran at once, at most."""
+
+    def __init__(self, func):
+        self.func = func
+        self.now = self.most = 0
+        self.lock = threading.Lock()
+
+    def counted(self, *args):
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            return self.func(*args)
+        finally:
+            with self.lock:
+                self.now -= 1
+
+
+class Borrowers(set):
+    """A limiter's borrowers (anyio's private ``_borrowers``), remembering
+    how many it held at once: what anyio admitted, whatever its tokens."""
+
+    most = 0
+
+    def add(self, borrower):
+        super().add(borrower)
+        self.most = max(self.most, len(self))
+
+
+def pause():
+    # Long enough for calls to overlap, so that threads are needed at all.
+    threading.Event().wait(0.0005)
+
+
+def test_a_burst_after_an_earlier_pool_starts_no_more_threads_than_tokens(run):
+    """A pool that ran threads on an earlier, closed loop leaves nothing that
+    makes a later one start extra threads. Every call of the burst reaches
+    the limiter in one pass of the loop, before any can return: all but four
+    queue, and no call comes later to slip past a woken waiter, so every
+    anyio admits four at a time exactly (compare the next test)."""
+    calls = MostAtOnce(pause)
+
+    async def earlier():
+        stealpool.install()
+        await run_sync_concurrently(8, pause)
+        await asyncio.gather(*(asyncio.to_thread(pause) for _ in range(8)))
+
+    async def burst():
+        pool = stealpool.install(max_workers=1)
+        await run_sync_concurrently(100, calls.counted, limiter=anyio.CapacityLimiter(4))
+        return pool.stats()["spawned"]
+
+    for _ in range(3):
+        run(earlier)
+        assert run(burst) <= 4
+    assert calls.most <= 4
+
+
+def test_threads_started_never_outnumber_the_calls_anyio_admits_at_once(run):
+    """Eight clients share four tokens, each calling again as soon as its
+    call returns. anyio before 4.15 then sometimes admits a fifth and sixth
+    call: a call that finds nobody queued takes the token just handed to a
+    woken waiter, which has yet to run and count itself (anyio issue #1170),
+    and anyio's own threads then outnumber the tokens just as much. A
+    thread per admitted call is what anyio's path starts; the pool must
+    start no more, and run no more calls at once than anyio admitted."""
+    calls = MostAtOnce(pause)
+    borrowers = Borrowers()
+
+    async def client(limiter):
+        for _ in range(100):
+            await anyio.to_thread.run_sync(calls.counted, limiter=limiter)
+
+    async def main():
+        pool = stealpool.install(max_workers=1)
+        limiter = anyio.CapacityLimiter(4)
+        limiter._borrowers = borrowers
+        async with anyio.create_task_group() as group:
+            for _ in range(8):
+                group.start_soon(client, limiter)
+        return pool.stats()["spawned"]
+
+    spawned = run(main)
+    assert spawned <= borrowers.most
+    assert calls.most <= borrowers.most
