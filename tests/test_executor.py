@@ -167,6 +167,8 @@ def test_map_timeout_raises_like_the_stdlib():
 
 def test_map_buffersize_on_every_python():
     with stealpool.ThreadPoolExecutor(max_workers=2) as pool:
+        # One: each result taken must submit the next call, or the map ends after the first.
+        assert list(pool.map(abs, range(-5, 5), buffersize=1)) == [abs(i) for i in range(-5, 5)]
         assert list(pool.map(abs, range(-5, 5), buffersize=2)) == [abs(i) for i in range(-5, 5)]
         assert list(pool.map(pow, range(4), range(4), buffersize=10)) == [pow(i, i) for i in range(4)]
 
@@ -204,10 +206,21 @@ def test_map_rejects_bad_buffersize_like_the_stdlib(bad, error, message):
 
 
 def test_map_buffersize_timeout_raises_and_cancels_the_rest():
+    started = []
+    release = threading.Event()
+
+    def held_until_released(number):
+        started.append(number)
+        release.wait(10)
+
     with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
-        results = pool.map(time.sleep, [0.5, 0, 0], timeout=0.01, buffersize=2)
+        results = pool.map(held_until_released, [0, 1, 2], timeout=0.01, buffersize=2)
         with pytest.raises(concurrent.futures.TimeoutError):
             list(results)
+        release.set()
+    # The one worker was still on the first call (or had not begun it, and
+    # then it was cancelled too): the calls queued behind it never run.
+    assert started in ([], [0])
 
 
 def test_map_buffersize_from_inside_a_task_completes():
