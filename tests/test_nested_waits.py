@@ -345,6 +345,31 @@ def test_a_child_cancelled_while_queued_counts_as_done_for_a_nested_wait(wait_al
         assert [children[0].result(), children[2].result()] == [1, 4]
 
 
+def wait_all_completed_in_time(futures):
+    return concurrent.futures.wait(futures, timeout=CHILD_BOUND).done
+
+
+def all_as_completed_in_time(futures):
+    return set(concurrent.futures.as_completed(futures, timeout=CHILD_BOUND))
+
+
+@pytest.mark.parametrize(
+    "timed_wait", [wait_all_completed_in_time, all_as_completed_in_time], ids=lambda wait: wait.__name__
+)
+def test_a_timed_nested_wait_counts_a_child_cancelled_while_queued_as_done(timed_wait):
+    # A timed wait runs nothing inline, yet it must still notify the cancel in
+    # the dequeue's place: the only worker is the waiter, so no dequeue comes.
+    with stealpool.ThreadPoolExecutor(max_workers=1) as pool:
+
+        def parent():
+            child = pool.submit(pow, 2, 3)
+            assert child.cancel()
+            return child, timed_wait([child])
+
+        child, done = pool.submit(parent).result(timeout=BOUND)
+    assert done == {child}
+
+
 def test_a_child_cancelled_by_shutdown_while_its_nested_waiter_waits_counts_as_done():
     # shutdown(cancel_futures=True) takes the child out of the queue, so no
     # dequeue will ever notify its waiters (the stdlib's waiter would wait
