@@ -17,20 +17,31 @@ import stealpool
 BOUND = 60.0
 
 
-def blocked_pool(max_queued: int):
-    """A one-worker pool whose worker is held by ``release``, so submitted
-    tasks stay queued until it is set."""
-    pool = stealpool.ThreadPoolExecutor(max_workers=1, max_queued=max_queued)
-    release = threading.Event()
-    started = threading.Event()
+@pytest.fixture
+def blocked_pool():
+    """Makes one-worker pools whose worker is held by ``release``, so
+    submitted tasks stay queued until it is set. Each is released after the
+    test too: a test failing before it sets ``release`` must not leave its
+    worker held, and pytest's exit waiting on it, for ``BOUND``."""
+    releases = []
 
-    def hold():
-        started.set()
-        release.wait(BOUND)
+    def make(max_queued: int):
+        pool = stealpool.ThreadPoolExecutor(max_workers=1, max_queued=max_queued)
+        release = threading.Event()
+        releases.append(release)
+        started = threading.Event()
 
-    pool.submit(hold)
-    assert started.wait(BOUND)
-    return pool, release
+        def hold():
+            started.set()
+            release.wait(BOUND)
+
+        pool.submit(hold)
+        assert started.wait(BOUND)
+        return pool, release
+
+    yield make
+    for release in releases:
+        release.set()
 
 
 def wait_for_waiting_submitters(pool, count):
@@ -54,7 +65,7 @@ def test_queue_full_is_a_queue_full():
     assert issubclass(stealpool.QueueFull, queue.Full)
 
 
-def test_submit_nowait_raises_queue_full_when_full_and_nothing_is_lost():
+def test_submit_nowait_raises_queue_full_when_full_and_nothing_is_lost(blocked_pool):
     pool, release = blocked_pool(max_queued=2)
     queued = [pool.submit(pow, 2, i) for i in range(2)]
     with pytest.raises(stealpool.QueueFull):
@@ -68,7 +79,7 @@ def test_submit_nowait_raises_queue_full_when_full_and_nothing_is_lost():
     assert pool.stats()["completed"] == 4
 
 
-def test_submit_waits_for_room_then_goes_on():
+def test_submit_waits_for_room_then_goes_on(blocked_pool):
     pool, release = blocked_pool(max_queued=1)
     pool.submit(pow, 2, 0)
     submitted = []
@@ -83,7 +94,7 @@ def test_submit_waits_for_room_then_goes_on():
     pool.shutdown()
 
 
-def test_a_cancelled_queued_task_gives_its_place_back():
+def test_a_cancelled_queued_task_gives_its_place_back(blocked_pool):
     pool, release = blocked_pool(max_queued=1)
     queued = pool.submit(pow, 2, 0)
     assert queued.cancel()
@@ -93,7 +104,7 @@ def test_a_cancelled_queued_task_gives_its_place_back():
     pool.shutdown()
 
 
-def test_shutdown_wakes_waiting_submitters_with_the_stdlib_error():
+def test_shutdown_wakes_waiting_submitters_with_the_stdlib_error(blocked_pool):
     pool, release = blocked_pool(max_queued=1)
     pool.submit(pow, 2, 0)
     errors = []
@@ -182,7 +193,7 @@ def test_a_pool_broken_while_a_submitter_waits_wakes_it_with_broken_thread_pool(
     pool.shutdown()
 
 
-def test_shutdown_with_cancel_futures_gives_every_place_back():
+def test_shutdown_with_cancel_futures_gives_every_place_back(blocked_pool):
     pool, release = blocked_pool(max_queued=3)
     queued = [pool.submit(pow, 2, i) for i in range(3)]
     with pytest.raises(stealpool.QueueFull):
@@ -194,7 +205,7 @@ def test_shutdown_with_cancel_futures_gives_every_place_back():
     pool.shutdown()
 
 
-def test_ctrl_c_while_submit_waits_for_room_leaks_no_place():
+def test_ctrl_c_while_submit_waits_for_room_leaks_no_place(blocked_pool):
     pool, release = blocked_pool(max_queued=1)
     queued = pool.submit(pow, 2, 0)
 
@@ -218,7 +229,7 @@ def test_ctrl_c_while_submit_waits_for_room_leaks_no_place():
 
 
 @pytest.mark.parametrize("wait_for_room", [False, True], ids=["submit_nowait", "submit_within"])
-def test_a_cancelled_futures_callbacks_find_its_place_free(wait_for_room):
+def test_a_cancelled_futures_callbacks_find_its_place_free(blocked_pool, wait_for_room):
     pool, release = blocked_pool(max_queued=1)
     queued = pool.submit(pow, 2, 0)
     resubmitted = []
