@@ -13,6 +13,7 @@ import time
 
 import pytest
 import stealpool
+from stealpool._shared_pool import LoopExecutor
 
 BOUND = 60.0
 
@@ -149,6 +150,22 @@ def test_outside_a_worker_a_wait_never_runs_the_task_itself():
         assert queued._stealpool_inline is None
         release.set()
         assert queued.result(timeout=BOUND) is not threading.current_thread()
+
+
+def test_a_task_a_shared_worker_submits_through_a_loops_view_is_its_own_to_run_inline():
+    # A loop's view of the shared pool shares the pool's workers, so a
+    # shared worker waiting on what it submitted through the view may run it
+    # inline, as if submitted to the shared pool itself.
+    view = LoopExecutor()
+    try:
+
+        def parent():
+            child = view.submit(pow, 2, 3)
+            return child._stealpool_inline is not None, child.result()
+
+        assert stealpool.shared_pool().submit(parent).result(timeout=BOUND) == (True, 8)
+    finally:
+        view.shutdown()
 
 
 def test_stats_count_the_tasks_run_inline():
