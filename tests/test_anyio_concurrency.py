@@ -201,6 +201,39 @@ def test_an_initializer_failing_on_anyios_threads_fails_what_waits_on_the_others
     run(main)
 
 
+def test_an_initializer_failing_on_the_executors_threads_fails_what_waits_on_anyios(run, caplog):
+    # The mirror image: an anyio call queued while its thread initializes
+    # fails once a thread of the executor's own pool breaks the executor,
+    # rather than run when its thread is ready.
+    calls = itertools.count()
+    anyio_thread_initializing, executor_broke = threading.Event(), threading.Event()
+
+    def fails_on_the_second_thread():
+        if next(calls):
+            raise ValueError("initializer failed")
+        anyio_thread_initializing.set()
+        executor_broke.wait(BOUND)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        executor = stealpool.install(max_workers=1, initializer=fails_on_the_second_thread)
+        anyio_call = loop.create_task(anyio.to_thread.run_sync(int, "6"))
+        deadline = loop.time() + BOUND
+        while not anyio_thread_initializing.is_set():
+            assert loop.time() < deadline, "anyio's call started no thread"
+            await asyncio.sleep(0.001)
+        queued = executor.submit(int, "5")
+        # Failing a queued task is the last step of breaking the executor:
+        # both pools are drained by then, and the anyio thread may go on.
+        queued.add_done_callback(lambda _: executor_broke.set())
+        with pytest.raises(BrokenThreadPool):
+            await anyio_call
+        with pytest.raises(BrokenThreadPool):
+            await asyncio.wrap_future(queued)
+
+    run(main)
+
+
 class MostAtOnce:
     """How many calls of ``counted`` ran at once, at most."""
 
