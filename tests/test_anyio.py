@@ -212,15 +212,17 @@ def test_a_default_limiter_set_anew_on_the_loop_is_the_one_held(run):
     assert run(main) == ((1, 0), 2)
 
 
-def test_a_patched_current_default_thread_limiter_is_called(run, monkeypatch):
+@pytest.mark.parametrize("kind", [classmethod, staticmethod])
+def test_a_patched_current_default_thread_limiter_is_called(run, monkeypatch, kind):
     from anyio._backends._asyncio import AsyncIOBackend
 
     chosen = anyio.CapacityLimiter(1)
+    patch = kind(lambda cls: chosen) if kind is classmethod else kind(lambda: chosen)
 
     async def main():
         pool = stealpool.install(max_workers=2)
         assert await anyio.to_thread.run_sync(default_limiter_borrowed) == 1  # the loop has its default limiter
-        monkeypatch.setattr(AsyncIOBackend, "current_default_thread_limiter", classmethod(lambda cls: chosen))
+        monkeypatch.setattr(AsyncIOBackend, "current_default_thread_limiter", patch)
         borrowed = await anyio.to_thread.run_sync(lambda: chosen.borrowed_tokens)
         return borrowed, pool.stats()["bridged"]
 

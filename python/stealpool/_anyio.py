@@ -175,7 +175,8 @@ def _serving_installed_loops(anyio_method: Callable[..., Any]) -> Callable[..., 
         first call on a loop, or a method patched over anyio's, goes the
         long way."""
         run_vars = _run_vars.get(loop)
-        if run_vars is not None and cls.current_default_thread_limiter.__func__ is anyio_default_limiter:
+        patched = getattr(cls.current_default_thread_limiter, "__func__", None) is not anyio_default_limiter
+        if run_vars is not None and not patched:
             limiter = run_vars.get(_default_thread_limiter)
             if limiter is not None:
                 return limiter
