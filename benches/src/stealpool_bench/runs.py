@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 from collections.abc import Sequence
 from typing import Any
 
 from .report import MISSING, aligned_lines, compared_with, format_ratio, format_value
-from .results import STEALPOOL
+from .results import STEALPOOL, median
 
 HEADER = ["workload", "unit (better)", STEALPOOL, "against", "median", "ratio", "ratio range"]
 
@@ -44,7 +43,7 @@ def combined_cells(reports: Sequence[dict[str, Any]]) -> list[list[str]]:
                 format_value(median_of(rows, STEALPOOL)),
                 against or MISSING,
                 format_value(None if against is None else median_of(rows, against)),
-                format_ratio(statistics.median(ratios) if ratios else None),
+                format_ratio(median(ratios) if ratios else None),
                 f"{min(ratios):.2f}-{max(ratios):.2f}" if ratios else MISSING,
             ]
         )
@@ -53,7 +52,7 @@ def combined_cells(reports: Sequence[dict[str, Any]]) -> list[list[str]]:
 
 def median_of(rows: Sequence[dict[str, Any]], column: str) -> float | None:
     values = [row["medians"][column] for row in rows if row["medians"].get(column) is not None]
-    return statistics.median(values) if values else None
+    return median(values) if values else None
 
 
 def render(reports: Sequence[dict[str, Any]]) -> str:
