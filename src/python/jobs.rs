@@ -56,7 +56,8 @@ pub(crate) struct SyncJob {
 impl Job for SyncJob {
     // The worker is released after the future is resolved, as the stdlib's
     // worker counts itself idle only then: resolving runs the future's
-    // done-callbacks, user code that a promised task must not wait behind.
+    // done-callbacks, user code that a task relying on this worker must
+    // not wait behind.
     fn run(self: Box<Self>, _release: &Release<'_>) {
         Python::attach(|py| {
             let SyncJob {

@@ -9,8 +9,8 @@
 //! thread bound is only the scheduler's own limit, so it never starves an
 //! admitted call (ten calls meeting at a ten-party barrier all run), and
 //! it cannot oversubscribe beyond what the caller's limiter admits: it
-//! starts a thread only for a call that finds no idle one, and each such
-//! call holds a token. The pools never share a queue, so a backlog of
+//! starts a thread only while a call is queued and every worker runs
+//! another, and each of those calls holds a token. The pools never share a queue, so a backlog of
 //! bounded work never delays a limited call, and limited calls never lift
 //! the bounded pool past `max_workers`. Both start threads on demand and
 //! retire them after the same `idle_timeout`, and share the same hooks

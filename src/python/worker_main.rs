@@ -14,7 +14,7 @@ use super::broken::{break_pool, BROKEN_BY_INITIALIZER};
 use super::guarded_call;
 use super::pools::PoolsOfWorker;
 use super::worker_thread::PyWorkerHandle;
-use crate::scheduler::{Task, ThreadMain, WorkerContext};
+use crate::scheduler::{ThreadMain, WorkerContext};
 
 /// The Python side of a worker's life.
 pub(crate) struct WorkerHooks {
@@ -119,16 +119,16 @@ fn serve(py: Python<'_>, worker: &WorkerContext, free_workers: &AtomicU64) {
     let offer_interval = 2 * switch_interval(py);
     let mut holding_since = Instant::now();
     loop {
-        // Take queued work without giving up the GIL; detach only to wait.
-        let task = match worker.next_task_now() {
-            Some(task) => task,
-            None => match wait_for_task(py, worker, free_workers) {
-                Some(task) => {
-                    holding_since = Instant::now();
-                    task
-                }
-                None => return,
-            },
+        // Tasks are taken only with the GIL held, and the GIL is given up
+        // only to wait: a worker waiting for the GIL holds no task that
+        // the worker running Python could have run next (see
+        // `scheduler::sleep`).
+        let Some(task) = worker.next_task_now() else {
+            if !wait_for_work(py, worker, free_workers) {
+                return;
+            }
+            holding_since = Instant::now();
+            continue;
         };
         worker.run(task);
         if holding_since.elapsed() >= offer_interval {
@@ -150,15 +150,13 @@ fn serve(py: Python<'_>, worker: &WorkerContext, free_workers: &AtomicU64) {
     }
 }
 
-/// Waits for a task without the GIL, counted free from before it lets the
-/// GIL go until it holds the GIL again: Python code, which runs only with
-/// the GIL, never sees the worker busy with a task whose future it cannot
-/// yet see started.
-fn wait_for_task(py: Python<'_>, worker: &WorkerContext, free_workers: &AtomicU64) -> Option<Task> {
+/// Waits for work without the GIL, counted free from before it lets the
+/// GIL go until it holds the GIL again (and has taken no task yet).
+fn wait_for_work(py: Python<'_>, worker: &WorkerContext, free_workers: &AtomicU64) -> bool {
     free_workers.fetch_add(1, Ordering::SeqCst);
-    let task = py.detach(|| worker.wait_for_task());
+    let work = py.detach(|| worker.wait_for_work());
     free_workers.fetch_sub(1, Ordering::SeqCst);
-    task
+    work
 }
 
 /// `sys.getswitchinterval()`, read when the worker starts.

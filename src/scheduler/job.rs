@@ -24,9 +24,9 @@ impl<'a> Release<'a> {
     }
 
     /// The job needs the worker no longer: it may be counted as searching
-    /// (and promised the next task) while the job finishes publishing.
-    /// Call it only where no user code runs after it, so that a promised
-    /// task waits for no more than the publishing itself.
+    /// (and a submitter rely on it for the next task) while the job
+    /// finishes publishing. Call it only where no user code runs after it,
+    /// so that such a task waits for no more than the publishing itself.
     pub fn worker(&self) {
         (self.0)()
     }

@@ -65,10 +65,11 @@ impl std::fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// The body of every worker thread. It must loop on
-/// [`WorkerContext::next_task_now`] / [`WorkerContext::wait_for_task`] and
-/// [`WorkerContext::run`] until `wait_for_task` returns `None`, and should
-/// call [`WorkerContext::announce_started`] once its thread is ready to be seen.
+/// The body of every worker thread. It must loop: take a task with
+/// [`WorkerContext::next_task_now`] and [`WorkerContext::run`] it, or when
+/// there is none, [`WorkerContext::wait_for_work`], until that returns
+/// false. It should call [`WorkerContext::announce_started`] once its thread
+/// is ready to be seen.
 pub type ThreadMain = Arc<dyn Fn(&WorkerContext) + Send + Sync>;
 
 pub type SubmitError = super::protocol::SubmitError<Task>;
@@ -531,22 +532,26 @@ impl WorkerContext {
         Some(task)
     }
 
-    /// Spins briefly, then parks until a task arrives. `None` means the worker
-    /// must exit: the pool shut down with empty queues, or it retired.
-    pub fn wait_for_task(&self) -> Option<Task> {
-        let waited = self.shared.protocol.wait_for_task(&self.shared);
-        if let Waited::Task(task) = waited {
-            self.begin_running();
-            return Some(task);
+    /// Spins briefly, then parks until work is queued: true, and the worker
+    /// should look with `next_task_now` (the work may be gone by then: wait
+    /// again). False means the worker must exit: the pool shut down with
+    /// empty queues, or it retired.
+    pub fn wait_for_work(&self) -> bool {
+        match self.shared.protocol.wait_for_work(&self.shared) {
+            Waited::Work => true,
+            Waited::Retired => {
+                self.set_state(WorkerState::Left);
+                Counters::bump(&self.shared.counters.retired);
+                false
+            }
+            Waited::ShutDown => {
+                self.set_state(WorkerState::Left);
+                false
+            }
         }
-        self.set_state(WorkerState::Left);
-        if matches!(waited, Waited::Retired) {
-            Counters::bump(&self.shared.counters.retired);
-        }
-        None
     }
 
-    /// Runs one task found by `next_task_now` or `wait_for_task`. A panic is
+    /// Runs one task found by `next_task_now`. A panic is
     /// contained here, so the worker survives it.
     pub fn run(&self, task: Task) {
         let released = Cell::new(false);

@@ -35,10 +35,11 @@ pub enum SubmitError<T> {
     Spawn(io::Error),
 }
 
-/// How [`Protocol::wait_for_task`] ended.
+/// How [`Protocol::wait_for_work`] ended.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Waited<T> {
-    Task(T),
+pub enum Waited {
+    /// Work is queued: the worker, still searching, should take it now.
+    Work,
     /// Idle for its whole timeout: the worker is counted out.
     Retired,
     /// The pool shut down and the queues are empty: the worker is counted out.
@@ -122,14 +123,7 @@ impl Protocol {
         self.sleep.start_running();
         // Submitters stay quiet while someone searches; this worker no longer
         // does, so if more is queued, make sure someone will.
-        if queues.has_work()
-            && self
-                .sleep
-                .notify_leftover(self.max_workers(), || queues.has_work())
-                == Notified::SpawnReserved
-        {
-            let _ = self.start_reserved(queues);
-        }
+        self.look_again_after_leaving(queues);
         Some(task)
     }
 
@@ -138,14 +132,17 @@ impl Protocol {
         self.sleep.stop_running();
     }
 
-    /// Spins, then parks until a task arrives, or the worker is counted out
-    /// and must exit.
-    pub fn wait_for_task<Q: Queues>(&self, queues: &Q) -> Waited<Q::Task> {
+    /// Spins, then parks until work is queued (the worker, still searching,
+    /// then takes it with [`Protocol::next_task_now`], which may find it gone
+    /// and must wait again), or the worker is counted out and must exit.
+    /// Seeing work and taking it are two steps so that a worker can take
+    /// tasks only while it holds a lock its tasks need (the GIL).
+    pub fn wait_for_work<Q: Queues>(&self, queues: &Q) -> Waited {
         loop {
             let backoff = Backoff::new();
             loop {
-                if let Some(task) = self.next_task_now(queues) {
-                    return Waited::Task(task);
+                if queues.has_work() {
+                    return Waited::Work;
                 }
                 if backoff.is_completed() || self.too_many_spinning() {
                     break;
@@ -187,8 +184,9 @@ impl Protocol {
         self.leave(queues);
     }
 
-    /// A submitter may have seen the worker that just left as a searcher and
-    /// relied on it: if work is queued, notify on its behalf.
+    /// A submitter may have seen the worker that just left `searching` (to
+    /// run a task, or to leave the pool) as a searcher and relied on it: if
+    /// work is queued, notify on its behalf.
     fn look_again_after_leaving<Q: Queues>(&self, queues: &Q) {
         if queues.has_work()
             && self.sleep.notify(self.max_workers(), || queues.has_work())

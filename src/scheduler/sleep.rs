@@ -9,25 +9,22 @@
 //! The protocol:
 //!
 //! * A submitter pushes its task, then calls [`Sleep::notify`], which issues a
-//!   SeqCst fence and reads the counts. If a sleeper is unclaimed it claims
-//!   exactly one (under the mutex: `unclaimed -= 1`, `searching += 1`, `tokens += 1`,
-//!   `notify_one`). Else, if some worker is searching, that worker is bound
-//!   to see the task (below), so nothing *needs* doing. Else it reserves a
-//!   new thread if the pool is below its limit. The submitter wakes sleepers
-//!   even while others search: the woken thread then starts on the
-//!   submitter's CPU, which is about to wait, rather than queueing behind a
-//!   busy worker.
-//! * Searchers are not all free, though: one that a submission already
-//!   counted on will take that submission's task. Like the stdlib's idle
-//!   semaphore, each submission that relies on a searcher *promises* it one
-//!   task (as does one that wakes or starts a worker), and once every
-//!   searcher is promised one the next submission starts a thread (up to the
-//!   limit) rather than queue behind them. Promises only
-//!   decide when to grow the pool, never whether a task is seen, so they need
-//!   no exactness: a worker that takes a task settles one. A submission that
-//!   finds the queues empty by the time it decides (a searcher already took
-//!   its task) neither keeps a promise nor starts a thread, so strictly
-//!   sequential submissions never grow the pool.
+//!   SeqCst fence and reads the counts. If some worker is searching, that
+//!   worker is bound to see the task (below), so nothing needs doing. Else,
+//!   if a sleeper is unclaimed, it claims exactly one (under the mutex:
+//!   `unclaimed -= 1`, `searching += 1`, `tokens += 1`, `notify_one`). Else
+//!   it reserves a new thread if the pool is below its limit.
+//! * One searcher may be all that a burst of submissions counted on. The
+//!   searcher that takes a task looks again (below) and, if work is left,
+//!   wakes or starts the next worker, which does the same: a burst grows
+//!   the pool one worker per task *taken*, not per task queued. Workers that
+//!   run Python take tasks only while they hold the GIL, so tasks that
+//!   release it (blocking calls, hashing) still get a worker each, one GIL
+//!   hand-over apart, while tasks that keep it run one after another on the
+//!   worker that has it, instead of waking a thread per task to wait for a
+//!   GIL that only one of them can hold. Strictly sequential submissions
+//!   never grow the pool: a submission whose task a searcher already took
+//!   finds the queues empty and starts nothing.
 //! * A worker that gives up searching takes the mutex, moves itself from
 //!   `searching` to `unclaimed` with one RMW, issues a SeqCst fence and looks
 //!   at the queues once more before it waits. The submitter's
@@ -39,11 +36,11 @@
 //!   The claim counts the sleeper as searching at once (it searches as soon
 //!   as it wakes), so nobody starts a thread for work it is about to take.
 //! * A searching worker that finds a task leaves `searching` with an RMW and a
-//!   fence, then looks at the queues again. A submitter stays quiet only when
-//!   nobody slept and somebody searched, so if work is left over the worker
-//!   calls [`Sleep::notify_leftover`], which only starts a new thread (when
-//!   nobody else searches and the pool has room): sleepers, if any, were
-//!   woken by the submitters themselves.
+//!   fence, then looks at the queues again: a submitter that saw it
+//!   searching stayed quiet, whatever it pushed. If work is left over the
+//!   worker calls [`Sleep::notify`] as a submitter would: when nobody else
+//!   searches, it wakes a sleeper or starts a thread (if the pool has room).
+//!   While work is queued, then, some worker searches or every worker runs.
 //! * A sleeper that times out retires (`workers -= 1`) under the mutex, but
 //!   only when no token is waiting for it. A submitter that saw it asleep
 //!   then finds it gone when it takes the mutex to claim it, and decides
@@ -61,8 +58,8 @@
 use std::time::{Duration, Instant};
 
 use crate::sync::{
-    deadline_after, fence, lock, wait, wait_timeout, AtomicBool, AtomicU64, AtomicUsize, Condvar,
-    Mutex, Ordering,
+    deadline_after, fence, lock, wait, wait_timeout, AtomicBool, AtomicU64, Condvar, Mutex,
+    Ordering,
 };
 
 const FIELD_BITS: u32 = 21;
@@ -121,8 +118,6 @@ pub struct Sleep {
     tokens: Mutex<usize>,
     bell: Condvar,
     shutdown: AtomicBool,
-    /// Tasks promised to searchers by submitters that relied on them.
-    promised: AtomicUsize,
 }
 
 impl Default for Sleep {
@@ -132,7 +127,6 @@ impl Default for Sleep {
             tokens: Mutex::new(0),
             bell: Condvar::new(),
             shutdown: AtomicBool::new(false),
-            promised: AtomicUsize::new(0),
         }
     }
 }
@@ -146,58 +140,23 @@ impl Sleep {
         self.shutdown.load(Ordering::SeqCst)
     }
 
-    /// Called after work was pushed. Wakes one sleeper, or reserves one new
-    /// worker when nobody is idle, the pool has room and `still_queued()`.
+    /// Called after work was pushed, and by a worker that took a task while
+    /// more work is queued. When nobody searches: wakes one sleeper, or
+    /// reserves one new worker when the pool has room and `still_queued()`.
     pub fn notify(&self, max_workers: usize, still_queued: impl Fn() -> bool) -> Notified {
-        self.wake_or_reserve(max_workers, true, still_queued)
-    }
-
-    /// Called by a worker that took a task while more work is queued: reserves
-    /// a new worker when nobody searches, the pool has room and `still_queued()`.
-    pub fn notify_leftover(&self, max_workers: usize, still_queued: impl Fn() -> bool) -> Notified {
-        self.wake_or_reserve(max_workers, false, still_queued)
-    }
-
-    fn wake_or_reserve(
-        &self,
-        max_workers: usize,
-        from_submitter: bool,
-        still_queued: impl Fn() -> bool,
-    ) -> Notified {
         fence(Ordering::SeqCst);
         let mut word = self.counts.load(Ordering::SeqCst);
         loop {
             let counts = Counts::unpack(word);
+            if counts.searching > 0 {
+                return Notified::Nothing;
+            }
             if counts.unclaimed > 0 {
-                if !from_submitter {
-                    return Notified::Nothing;
-                }
                 if self.wake_one() {
-                    // The woken worker is this submission's, unless a
-                    // worker on its way to sleep took the task first: as
-                    // for a searcher (below), a promise nobody will settle
-                    // would start a thread for the next submission.
-                    self.promised.fetch_add(1, Ordering::Relaxed);
-                    if !still_queued() {
-                        self.settle_a_promise();
-                    }
                     return Notified::WokeSleeper;
                 }
                 word = self.counts.load(Ordering::SeqCst);
                 continue;
-            }
-            if counts.searching > 0 && !from_submitter {
-                return Notified::Nothing;
-            }
-            if counts.searching > 0 && self.promise_a_searcher(counts.searching) {
-                // The searcher may have taken the task and settled its
-                // promise before this one was made: with the queues empty,
-                // nobody is left to settle it, and the next submission would
-                // start a thread for a searcher wrongly counted as promised.
-                if !still_queued() {
-                    self.settle_a_promise();
-                }
-                return Notified::Nothing;
             }
             if counts.workers >= max_workers {
                 return Notified::Nothing;
@@ -216,34 +175,10 @@ impl Sleep {
                 .counts
                 .compare_exchange(word, reserved, Ordering::SeqCst, Ordering::SeqCst)
             {
-                Ok(_) => {
-                    if from_submitter {
-                        // The new worker is this submission's.
-                        self.promised.fetch_add(1, Ordering::Relaxed);
-                    }
-                    return Notified::SpawnReserved;
-                }
+                Ok(_) => return Notified::SpawnReserved,
                 Err(actual) => word = actual,
             }
         }
-    }
-
-    /// Promises one of `searching` searchers a task, if one is still free.
-    fn promise_a_searcher(&self, searching: usize) -> bool {
-        self.promised
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |promised| {
-                (promised < searching).then_some(promised + 1)
-            })
-            .is_ok()
-    }
-
-    /// A worker took a task or stopped searching: one promise is settled.
-    fn settle_a_promise(&self) {
-        let _ = self
-            .promised
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |promised| {
-                promised.checked_sub(1)
-            });
     }
 
     fn wake_one(&self) -> bool {
@@ -268,7 +203,6 @@ impl Sleep {
     pub fn start_running(&self) {
         self.counts.fetch_sub(ONE_SEARCHING, Ordering::SeqCst);
         fence(Ordering::SeqCst);
-        self.settle_a_promise();
     }
 
     /// A worker finished its task and searches again.
@@ -282,7 +216,6 @@ impl Sleep {
         self.counts
             .fetch_sub(ONE_WORKER + ONE_SEARCHING, Ordering::SeqCst);
         fence(Ordering::SeqCst);
-        self.settle_a_promise();
     }
 
     /// Parks a searching worker until it is woken, work appears, shutdown
@@ -293,7 +226,6 @@ impl Sleep {
         self.counts
             .fetch_add(ONE_UNCLAIMED.wrapping_sub(ONE_SEARCHING), Ordering::SeqCst);
         fence(Ordering::SeqCst);
-        self.settle_a_promise();
         if has_work() || self.is_shut_down() {
             // Still unclaimed: claims need the mutex we hold.
             self.counts

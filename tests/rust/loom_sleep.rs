@@ -13,7 +13,7 @@ use std::io;
 use std::time::Duration;
 
 use loom::sync::atomic::{AtomicUsize, Ordering};
-use loom::sync::{Arc, Mutex};
+use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
 use stealpool::scheduler::protocol::{Protocol, Queues, SubmitError, Waited};
 
@@ -31,6 +31,11 @@ struct Model {
     /// task's outcome (`done`), as a job resolved through the asyncio bridge
     /// does, rather than after.
     released_before_publishing: bool,
+    /// Whether the first worker's first task blocks until a later worker
+    /// has run a task, as a call waiting on one queued behind it does.
+    first_task_waits_for_a_later_worker: AtomicUsize,
+    a_later_worker_ran: Mutex<bool>,
+    a_later_worker_ran_signal: Condvar,
     threads: Mutex<Vec<thread::JoinHandle<()>>>,
 }
 
@@ -89,6 +94,9 @@ impl ModelQueues {
             started: AtomicUsize::new(0),
             done_by_later_workers: AtomicUsize::new(0),
             released_before_publishing,
+            first_task_waits_for_a_later_worker: AtomicUsize::new(0),
+            a_later_worker_ran: Mutex::new(false),
+            a_later_worker_ran_signal: Condvar::new(),
             threads: Mutex::new(Vec::new()),
         }))
     }
@@ -113,13 +121,27 @@ impl ModelQueues {
         loop {
             // A model task is `()`: taking one is all there is to it.
             if protocol.next_task_now(self).is_none() {
-                match protocol.wait_for_task(self) {
-                    Waited::Task(()) => {}
+                match protocol.wait_for_work(self) {
+                    // Seen, not yet taken: as a Python worker that must
+                    // first take the GIL, another worker may take it first.
+                    Waited::Work => continue,
                     Waited::Retired | Waited::ShutDown => return,
                 }
             }
             if !first {
                 self.0.done_by_later_workers.fetch_add(1, Ordering::SeqCst);
+                *self.0.a_later_worker_ran.lock().unwrap() = true;
+                self.0.a_later_worker_ran_signal.notify_all();
+            } else if self
+                .0
+                .first_task_waits_for_a_later_worker
+                .swap(0, Ordering::SeqCst)
+                == 1
+            {
+                let mut ran = self.0.a_later_worker_ran.lock().unwrap();
+                while !*ran {
+                    ran = self.0.a_later_worker_ran_signal.wait(ran).unwrap();
+                }
             }
             if self.0.released_before_publishing {
                 protocol.finished_task();
@@ -251,12 +273,10 @@ fn a_worker_retiring_as_work_arrives_strands_nothing() {
 }
 
 /// Submitters stay quiet while a worker searches, leaving a second worker to
-/// the one that takes a task with more queued (`notify_leftover`): all three
-/// tasks run and the pool never grows past its limit. That the second
-/// worker starts at all is not checked (one worker can run all three); the
-/// race that needs it (a submission that read the worker as searching and
-/// promises it its task after the worker took another) is beyond what loom
-/// reaches within its bounds here.
+/// the one that takes a task with more queued: all three tasks run and the
+/// pool never grows past its limit. That the second worker starts at all
+/// is not checked here (one worker can run all three): the next model is
+/// the one that needs it.
 #[test]
 fn leftover_work_gets_a_second_worker() {
     model(2, || {
@@ -269,6 +289,26 @@ fn leftover_work_gets_a_second_worker() {
             thread::yield_now();
         }
         assert_eq!(queues.close_and_count(), 3);
+    });
+}
+
+/// The one path to a second worker: submitters stayed quiet while the
+/// first worker searched, so only its look at the leftover after taking
+/// the first task starts the worker that runs the second. If that look
+/// were missing or found nothing to do, the first task would wait forever
+/// (loom reports the deadlock).
+#[test]
+fn a_task_waiting_on_one_queued_behind_it_gets_that_one_a_worker() {
+    model(2, || {
+        let queues = ModelQueues::new(2, None);
+        queues
+            .0
+            .first_task_waits_for_a_later_worker
+            .store(1, Ordering::SeqCst);
+        assert!(queues.submit());
+        assert!(queues.submit());
+        wait_until_done(&queues, 2);
+        assert_eq!(queues.close_and_count(), 2);
     });
 }
 
@@ -324,13 +364,11 @@ fn releasing_before_publishing_while_retiring_strands_nothing() {
     });
 }
 
-/// Two sleepers claimed by two submissions start no third worker: each
+/// Two tasks submitted to sleeping workers start no third worker: a
 /// claimed sleeper counts as searching before it wakes (else the first to
 /// wake, seeing the other's task queued and nobody searching or asleep,
-/// starts a thread for it), and a claim whose task a worker on its way to
-/// sleep took first leaves no promise behind (else the next submission
-/// finds every searcher promised and starts one). anyio's calls, each
-/// holding a limiter token, ran on more threads than tokens.
+/// starts a thread for it). anyio's calls, each holding a limiter token,
+/// once ran on more threads than tokens.
 #[test]
 fn claimed_sleepers_start_no_thread_for_each_others_task() {
     model(2, || {

@@ -38,9 +38,11 @@ impl Gate {
 }
 
 fn plain_worker_loop() -> ThreadMain {
-    Arc::new(|worker: &WorkerContext| {
-        while let Some(task) = worker.next_task_now().or_else(|| worker.wait_for_task()) {
-            worker.run(task);
+    Arc::new(|worker: &WorkerContext| loop {
+        match worker.next_task_now() {
+            Some(task) => worker.run(task),
+            None if worker.wait_for_work() => {}
+            None => return,
         }
     })
 }
