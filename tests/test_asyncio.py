@@ -454,6 +454,19 @@ def test_burst_of_to_thread_resolves_everything(run):
     assert run(main) == (list(range(5000)), 5000)
 
 
+def test_a_burst_of_to_thread_calls_that_wait_for_each_other_runs_them_all_at_once(run):
+    # The loop submits the whole burst while holding the GIL, and the
+    # first worker takes the GIL before its task: the rest of the burst
+    # reaches the other workers only through the one that took a task.
+    async def main():
+        executor = stealpool.install(max_workers=8)
+        everyone_running = threading.Barrier(8, timeout=30)
+        results = await asyncio.gather(*(asyncio.to_thread(everyone_running.wait) for _ in range(8)))
+        return sorted(results), executor.stats()["spawned"]
+
+    assert run(main) == (list(range(8)), 8)
+
+
 def counting_subclass_of(base):
     """``base`` with a ``submit`` override that records what it was given."""
 

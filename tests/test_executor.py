@@ -422,6 +422,28 @@ def test_threads_are_counted_as_soon_as_submit_returns_like_the_stdlib():
         release.set()
 
 
+@pytest.mark.parametrize("submitters", [1, 3])
+def test_a_burst_of_tasks_that_wait_for_each_other_gets_a_worker_each(submitters):
+    # Submitters that find a worker searching leave their tasks to it; the
+    # worker that takes one starts the next. Tasks that block must still
+    # all be running at once, or the barrier breaks.
+    workers = 6
+    everyone_running = threading.Barrier(workers, timeout=30)
+    with stealpool.ThreadPoolExecutor(max_workers=workers) as pool:
+        futures: list[concurrent.futures.Future[int]] = []
+
+        def submit_share():
+            futures.extend(pool.submit(everyone_running.wait) for _ in range(workers // submitters))
+
+        threads = [threading.Thread(target=submit_share) for _ in range(submitters)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(future.result(timeout=60) for future in futures) == list(range(workers))
+        assert pool.stats()["spawned"] == workers
+
+
 def test_an_idle_worker_is_reused_rather_than_another_started():
     with stealpool.ThreadPoolExecutor() as pool:
         for _ in range(3):
