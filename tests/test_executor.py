@@ -292,6 +292,17 @@ def test_initializer_runs_once_per_worker_with_initargs():
     assert seen and set(seen) == {"init"} and len(seen) <= 2
 
 
+@pytest.mark.parametrize("pool_class", [concurrent.futures.ThreadPoolExecutor, stealpool.ThreadPoolExecutor])
+def test_workers_whose_initializers_wait_for_each_other_all_start_like_the_stdlibs(pool_class):
+    # A worker still running its initializer cannot take a task: the next
+    # submission must start another thread rather than count on it.
+    all_initialized = threading.Barrier(3, timeout=30)
+    with pool_class(max_workers=3, initializer=all_initialized.wait) as pool:
+        futures = [pool.submit(threading.get_ident) for _ in range(3)]
+        assert len({future.result(timeout=60) for future in futures}) >= 1
+        assert len(pool._threads) == 3
+
+
 def test_failed_initializer_breaks_the_pool_like_the_stdlib(caplog):
     def bad_initializer():
         raise ValueError("no")

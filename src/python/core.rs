@@ -88,6 +88,7 @@ impl Core {
             } else {
                 stack_size
             },
+            workers_set_up: initialize.is_some(),
         };
         let broken = Arc::new(OnceLock::new());
         let pools_of_worker = PoolsOfWorker::default();

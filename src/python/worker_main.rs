@@ -96,10 +96,10 @@ pub(crate) fn python_worker_main(hooks: WorkerHooks) -> ThreadMain {
             worker.announce_started();
             let ready = match &hooks.initialize {
                 None => Ok(true),
-                Some(initialize) => {
+                Some(initialize) => worker.setting_up(|| {
                     guarded_call::call(initialize.bind(py), &PyTuple::empty(py), None)
                         .and_then(|ready| ready.is_truthy())
-                }
+                }),
             };
             match ready {
                 Ok(true) => serve(py, worker, &hooks.free_workers),

@@ -43,6 +43,9 @@ pub struct PoolConfig {
     /// that no two of its threads get the same name.
     pub thread_serials: Arc<AtomicU64>,
     pub stack_size: usize,
+    /// Each worker's thread body runs [`WorkerContext::setting_up`] before
+    /// it takes a task (see [`Protocol::new`]).
+    pub workers_set_up: bool,
 }
 
 /// Why [`Pool::new`] refused a configuration.
@@ -158,7 +161,11 @@ impl Pool {
             fork_generation: fork::generation(),
             injector: Injector::new(),
             stealers: RwLock::new(Vec::new()),
-            protocol: Protocol::new(config.max_workers, config.idle_timeout),
+            protocol: Protocol::new(
+                config.max_workers,
+                config.idle_timeout,
+                config.workers_set_up,
+            ),
             counters: Counters::default(),
             live: Mutex::new(Vec::new()),
             all_exited: Condvar::new(),
@@ -450,7 +457,11 @@ fn worker_thread(shared: Arc<Shared>, handle: Arc<WorkerHandle>, deque: Deque<Ta
     let context = WorkerContext {
         shared: Arc::clone(&shared),
         handle: Arc::clone(&handle),
-        state: AtomicU8::new(WorkerState::Searching as u8),
+        state: AtomicU8::new(if shared.config.workers_set_up {
+            WorkerState::Running
+        } else {
+            WorkerState::Searching
+        } as u8),
     };
     let thread_main = Arc::clone(&shared.thread_main);
     // A panic outside a task (a bug in the embedder) still ends the worker cleanly.
@@ -523,6 +534,18 @@ impl WorkerContext {
     /// Lets a submitter waiting for this worker's start go on.
     pub fn announce_started(&self) {
         self.handle.mark_started();
+    }
+
+    /// Runs the worker's own setup, in a pool whose config says
+    /// `workers_set_up` (where the thread body must call this before it
+    /// looks for a task): the worker counts as running until it is done.
+    pub fn setting_up<R>(&self, setup: impl FnOnce() -> R) -> R {
+        let result = setup();
+        if self.shared.config.workers_set_up {
+            self.shared.protocol.finished_task();
+            self.set_state(WorkerState::Searching);
+        }
+        result
     }
 
     /// One sweep for a task, without waiting.

@@ -55,10 +55,23 @@ pub struct Protocol {
     /// How many searching workers may spin before parking: half the cores.
     spinners: usize,
     idle_timeout: Option<Duration>,
+    /// Whether each new worker sets itself up before it can take a task.
+    workers_set_up: bool,
 }
 
 impl Protocol {
-    pub fn new(max_workers: usize, idle_timeout: Option<Duration>) -> Protocol {
+    /// `workers_set_up`: each new worker runs setup of its own (a pool's
+    /// initializer) before it can take a task, and calls
+    /// [`Protocol::finished_task`] once it is done. Until then it counts as
+    /// running, not searching: submitters wake or start no other worker
+    /// while one searches, so workers whose setup takes long (or waits for
+    /// the other workers' setup) would otherwise start one at a time, where
+    /// the stdlib starts a thread for each submission that finds none idle.
+    pub fn new(
+        max_workers: usize,
+        idle_timeout: Option<Duration>,
+        workers_set_up: bool,
+    ) -> Protocol {
         Protocol {
             sleep: Sleep::default(),
             admission: Admission::default(),
@@ -66,6 +79,7 @@ impl Protocol {
             spinners: std::thread::available_parallelism()
                 .map_or(1, |cores| (cores.get() / 2).max(1)),
             idle_timeout,
+            workers_set_up,
         }
     }
 
@@ -97,7 +111,11 @@ impl Protocol {
             return Err(SubmitError::ShutDown(task));
         };
         queues.push(task);
-        match self.sleep.notify(self.max_workers(), || queues.has_work()) {
+        match self
+            .sleep
+            .notify(self.max_workers(), self.workers_set_up, || {
+                queues.has_work()
+            }) {
             Notified::SpawnReserved => match self.start_reserved(queues) {
                 Ok(worker) => Ok(Some(worker)),
                 Err(error) => {
@@ -127,7 +145,7 @@ impl Protocol {
         Some(task)
     }
 
-    /// A running worker finished its task and searches again.
+    /// A running worker finished its task (or its setup) and searches again.
     pub fn finished_task(&self) {
         self.sleep.stop_running();
     }
@@ -189,7 +207,11 @@ impl Protocol {
     /// work is queued, notify on its behalf.
     fn look_again_after_leaving<Q: Queues>(&self, queues: &Q) {
         if queues.has_work()
-            && self.sleep.notify(self.max_workers(), || queues.has_work())
+            && self
+                .sleep
+                .notify(self.max_workers(), self.workers_set_up, || {
+                    queues.has_work()
+                })
                 == Notified::SpawnReserved
         {
             let _ = self.start_reserved(queues);

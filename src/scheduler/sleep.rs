@@ -143,7 +143,15 @@ impl Sleep {
     /// Called after work was pushed, and by a worker that took a task while
     /// more work is queued. When nobody searches: wakes one sleeper, or
     /// reserves one new worker when the pool has room and `still_queued()`.
-    pub fn notify(&self, max_workers: usize, still_queued: impl Fn() -> bool) -> Notified {
+    /// A new worker counts as searching at once, unless it `sets_up` first
+    /// (see [`super::protocol::Protocol::new`]): then as running, until it
+    /// calls [`Sleep::stop_running`].
+    pub fn notify(
+        &self,
+        max_workers: usize,
+        sets_up: bool,
+        still_queued: impl Fn() -> bool,
+    ) -> Notified {
         fence(Ordering::SeqCst);
         let mut word = self.counts.load(Ordering::SeqCst);
         loop {
@@ -170,7 +178,7 @@ impl Sleep {
             if !still_queued() {
                 return Notified::Nothing;
             }
-            let reserved = word + ONE_WORKER + ONE_SEARCHING;
+            let reserved = word + ONE_WORKER + if sets_up { 0 } else { ONE_SEARCHING };
             match self
                 .counts
                 .compare_exchange(word, reserved, Ordering::SeqCst, Ordering::SeqCst)

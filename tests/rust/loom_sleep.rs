@@ -34,6 +34,10 @@ struct Model {
     /// Whether the first worker's first task blocks until a later worker
     /// has run a task, as a call waiting on one queued behind it does.
     first_task_waits_for_a_later_worker: AtomicUsize,
+    /// Whether each worker sets itself up before serving (a pool's
+    /// initializer), the first one waiting until a later one has.
+    workers_set_up: bool,
+    a_later_worker_set_up: Mutex<bool>,
     a_later_worker_ran: Mutex<bool>,
     a_later_worker_ran_signal: Condvar,
     threads: Mutex<Vec<thread::JoinHandle<()>>>,
@@ -81,13 +85,27 @@ impl ModelQueues {
         Self::with_release_order(max_workers, idle_timeout, false)
     }
 
+    /// Workers that set themselves up first, the first waiting for a later one's setup.
+    fn setting_up(max_workers: usize) -> ModelQueues {
+        Self::built(max_workers, None, false, true)
+    }
+
     fn with_release_order(
         max_workers: usize,
         idle_timeout: Option<Duration>,
         released_before_publishing: bool,
     ) -> ModelQueues {
+        Self::built(max_workers, idle_timeout, released_before_publishing, false)
+    }
+
+    fn built(
+        max_workers: usize,
+        idle_timeout: Option<Duration>,
+        released_before_publishing: bool,
+        workers_set_up: bool,
+    ) -> ModelQueues {
         ModelQueues(Arc::new(Model {
-            protocol: Protocol::new(max_workers, idle_timeout),
+            protocol: Protocol::new(max_workers, idle_timeout, workers_set_up),
             queued: AtomicUsize::new(0),
             done: AtomicUsize::new(0),
             failing_starts: AtomicUsize::new(0),
@@ -95,6 +113,8 @@ impl ModelQueues {
             done_by_later_workers: AtomicUsize::new(0),
             released_before_publishing,
             first_task_waits_for_a_later_worker: AtomicUsize::new(0),
+            workers_set_up,
+            a_later_worker_set_up: Mutex::new(false),
             a_later_worker_ran: Mutex::new(false),
             a_later_worker_ran_signal: Condvar::new(),
             threads: Mutex::new(Vec::new()),
@@ -115,8 +135,15 @@ impl ModelQueues {
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
         if failing {
-            protocol.leave(self);
+            if self.0.workers_set_up {
+                protocol.leave_while_running(self);
+            } else {
+                protocol.leave(self);
+            }
             return;
+        }
+        if self.0.workers_set_up {
+            self.set_up(first);
         }
         loop {
             // A model task is `()`: taking one is all there is to it.
@@ -151,6 +178,22 @@ impl ModelQueues {
                 protocol.finished_task();
             }
         }
+    }
+
+    /// The setup `Pool`'s workers run through `WorkerContext::setting_up`.
+    fn set_up(&self, first: bool) {
+        let protocol = self.protocol();
+        let mut set_up = self.0.a_later_worker_set_up.lock().unwrap();
+        if first {
+            while !*set_up {
+                set_up = self.0.a_later_worker_ran_signal.wait(set_up).unwrap();
+            }
+        } else {
+            *set_up = true;
+            self.0.a_later_worker_ran_signal.notify_all();
+        }
+        drop(set_up);
+        protocol.finished_task();
     }
 
     /// Submits one task; true if it was admitted.
@@ -305,6 +348,20 @@ fn a_task_waiting_on_one_queued_behind_it_gets_that_one_a_worker() {
             .0
             .first_task_waits_for_a_later_worker
             .store(1, Ordering::SeqCst);
+        assert!(queues.submit());
+        assert!(queues.submit());
+        wait_until_done(&queues, 2);
+        assert_eq!(queues.close_and_count(), 2);
+    });
+}
+
+/// Workers whose setup waits for each other (an initializer meeting at a
+/// barrier) all start: a worker setting up counts as running, so a
+/// submission made meanwhile starts another rather than count on it.
+#[test]
+fn workers_setting_up_do_not_hold_back_the_next_one() {
+    model(2, || {
+        let queues = ModelQueues::setting_up(2);
         assert!(queues.submit());
         assert!(queues.submit());
         wait_until_done(&queues, 2);

@@ -55,6 +55,7 @@ fn pool(max_workers: usize, idle_timeout: Option<Duration>) -> Pool {
             thread_name_prefix: "test".into(),
             thread_serials: Default::default(),
             stack_size: 1 << 20,
+            workers_set_up: false,
         },
         plain_worker_loop(),
     )
