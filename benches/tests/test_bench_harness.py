@@ -495,6 +495,7 @@ def test_only_takes_commas_and_repeats_in_given_order() -> None:
 def test_workload_names_are_the_documented_ones() -> None:
     assert set(WORKLOADS) == {
         "roundtrip",
+        "fresh_roundtrip",
         "burst",
         "anyio_roundtrip",
         "anyio_burst",

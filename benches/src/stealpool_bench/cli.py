@@ -12,6 +12,7 @@ from typing import Any, Callable
 from .async_workloads import run_anyio_burst, run_anyio_roundtrip, run_burst, run_floor, run_roundtrip
 from .backpressure import run_backpressure
 from .context import DEFAULT, FULL, QUICK, BenchContext, BenchHang, Progress, Sizes
+from .fresh_loop import run_fresh_roundtrip
 from .hashing import run_grain, run_sha256
 from .memory import run_memory
 from .nested_fib import run_nested_fib
@@ -29,6 +30,7 @@ Workload = Callable[[BenchContext], list[Row]]
 
 WORKLOADS: dict[str, Workload] = {
     "roundtrip": run_roundtrip,
+    "fresh_roundtrip": run_fresh_roundtrip,
     "burst": run_burst,
     "anyio_roundtrip": run_anyio_roundtrip,
     "anyio_burst": run_anyio_burst,

@@ -55,10 +55,10 @@ RATIO_CONVENTION = (
 WIDE_CONVENTION = "A peer's '(N.NNx)' is that peer's ratio to the row's baseline."
 
 PEER_DESCRIPTIONS = {
-    STEALPOOL: "async rows: loop.run_in_executor(None, f) after stealpool.install(); "
-    "sync rows: stealpool.ThreadPoolExecutor",
-    STDLIB: "async rows: loop.run_in_executor(None, f) on a plain loop; "
-    "sync rows: concurrent.futures.ThreadPoolExecutor",
+    STEALPOOL: "async rows: loop.run_in_executor(None, f) (fresh_roundtrip: asyncio.to_thread(f)) "
+    "after stealpool.install(); sync rows: stealpool.ThreadPoolExecutor",
+    STDLIB: "async rows: loop.run_in_executor(None, f) (fresh_roundtrip: asyncio.to_thread(f)) "
+    "on a plain loop; sync rows: concurrent.futures.ThreadPoolExecutor",
     "pool.run": "pool.run(f) on the executor stealpool.install() returned",
     "to_thread+install": "asyncio.to_thread(f) after stealpool.install(); compare with asyncio.to_thread",
     "asyncio.to_thread": "asyncio.to_thread(f) on a plain loop",
@@ -69,6 +69,8 @@ PEER_DESCRIPTIONS = {
     "serial": "reference: the same hashing in the calling thread",
     "process limit": "reference: the same hashing split over N processes at once",
     "loop alone": "reference: futures resolved by the loop itself, no threads",
+    "one wake-up": "reference: each call answered by a process spinning on another core once the "
+    "loop sleeps: one sleep and wake-up of the loop per call, nothing else",
     "anyio inline": "reference: anyio.to_thread.run_sync's loop-side steps (checkpoint, limiter, "
     "shielded cancel scope, context copy) with f run on the loop, no thread",
     "async def": "reference: the web_db endpoints' async def twins on psycopg's async pool, no threads",
@@ -84,6 +86,7 @@ OTHER_COLUMN_ORDER = [
     "serial",
     "process limit",
     "loop alone",
+    "one wake-up",
     "anyio inline",
     "async def",
 ]
