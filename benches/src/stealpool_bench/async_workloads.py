@@ -13,7 +13,10 @@ In the anyio rows both peers make the identical call and only
 application (Starlette's ``run_in_threadpool``, FastAPI's ``def`` endpoints)
 gains from install(). Their floor, ``anyio inline``, is the same call with
 the thread taken out (``anyio_floor``): each peer is reported as the share
-of that floor's rate it reaches, as stealpool is in the floor rows.
+of that floor's rate it reaches, as stealpool is in the floor rows. A
+second one, ``anyio resumed``, also hands the result back through a future
+the loop resolves, suspending the caller once as every offload must: the
+least a hop can cost, the thread's own work left out.
 """
 
 from __future__ import annotations
@@ -27,11 +30,12 @@ import stealpool
 from .context import BenchContext
 from .loops import Body, Caller, LoopHost, LoopKind, available_loop_kinds
 from .peers import AsyncPeer, available_async_peers, noop, stdlib_run_in_executor
-from .results import FRACTION_OF_FLOOR, LOWER_IS_BETTER, STEALPOOL, Row, make_row
+from .results import FRACTION_OF_FLOOR, FRACTION_OF_RESUMED_FLOOR, LOWER_IS_BETTER, STEALPOOL, Row, make_row
 
 LOOP_ALONE = "loop alone"
 STOCK_ANYIO = "anyio"
 ANYIO_INLINE = "anyio inline"
+ANYIO_RESUMED = "anyio resumed"
 ANYIO_NOTE = "anyio.to_thread.run_sync(noop); stealpool = after install(); ratio against stock anyio"
 
 
@@ -113,7 +117,7 @@ def run_floor(ctx: BenchContext) -> list[Row]:
     # A plain loop; its caller goes unused, since floor_body sends nothing to a thread.
     peers = {STEALPOOL: stealpool_peer, LOOP_ALONE: AsyncPeer(LOOP_ALONE, stdlib_run_in_executor)}
     bodies: dict[str, Body] = {STEALPOOL: burst_body, LOOP_ALONE: floor_body}
-    rows = _rows_against_floor(ctx, "floor", bodies, peers, size, None, LOOP_ALONE)
+    rows = _rows_against_floor(ctx, "floor", bodies, peers, size, None, [LOOP_ALONE])
     for row in rows:
         fraction = fraction_of_floor(row, STEALPOOL, LOOP_ALONE)
         row.note = f"stealpool burst runs at {fraction:.2f} of the loop-alone rate"
@@ -127,9 +131,9 @@ def _rows_against_floor(
     peers: dict[str, AsyncPeer],
     size: int,
     baseline: str | None,
-    floor: str,
+    floors: list[str],
 ) -> list[Row]:
-    """A row per loop: the peers alternated, per-call medians, ratios to ``baseline``, ``floor`` for scale."""
+    """A row per loop: the peers alternated, per-call medians, ratios to ``baseline``, ``floors`` for scale."""
     rows = []
     for kind in _loop_kinds(ctx):
         samples = _alternate_on_hosts(ctx, f"{workload} [{kind.name}]", kind, bodies, peers, size)
@@ -142,17 +146,17 @@ def _rows_against_floor(
                 LOWER_IS_BETTER,
                 per_call,
                 baseline=baseline,
-                references=[floor],
+                references=floors,
                 params={"calls": size},
             )
         )
     return rows
 
 
-def fraction_of_floor(row: Row, peer: str, floor: str) -> float:
+def fraction_of_floor(row: Row, peer: str, floor: str, param: str = FRACTION_OF_FLOOR) -> float:
     """floor time / ``peer``'s time: the share of the floor's rate ``peer`` reaches, kept in the row's params."""
     fraction = row.medians[floor] / row.medians[peer]
-    row.params[FRACTION_OF_FLOOR.format(peer)] = fraction
+    row.params[param.format(peer)] = fraction
     return fraction
 
 
@@ -160,7 +164,7 @@ def _anyio_peers(ctx: BenchContext) -> dict[str, AsyncPeer]:
     try:
         import anyio.to_thread
 
-        from .anyio_floor import run_sync_inline
+        from .anyio_floor import run_sync_inline, run_sync_resumed
     except ImportError as exc:
         ctx.note(f"anyio not importable ({exc}): anyio rows skipped")
         return {}
@@ -173,6 +177,7 @@ def _anyio_peers(ctx: BenchContext) -> dict[str, AsyncPeer]:
         STEALPOOL: AsyncPeer(STEALPOOL, installed),
         STOCK_ANYIO: AsyncPeer(STOCK_ANYIO, lambda loop: anyio.to_thread.run_sync),
         ANYIO_INLINE: AsyncPeer(ANYIO_INLINE, lambda loop: run_sync_inline),
+        ANYIO_RESUMED: AsyncPeer(ANYIO_RESUMED, lambda loop: run_sync_resumed),
     }
 
 
@@ -180,11 +185,17 @@ def _stock_against_installed(workload: str, body: Body, size: int, ctx: BenchCon
     peers = _anyio_peers(ctx)
     if not peers:
         return []
-    rows = _rows_against_floor(ctx, workload, {name: body for name in peers}, peers, size, STOCK_ANYIO, ANYIO_INLINE)
+    floors = [ANYIO_INLINE, ANYIO_RESUMED]
+    rows = _rows_against_floor(ctx, workload, {name: body for name in peers}, peers, size, STOCK_ANYIO, floors)
     for row in rows:
-        installed = fraction_of_floor(row, STEALPOOL, ANYIO_INLINE)
-        stock = fraction_of_floor(row, STOCK_ANYIO, ANYIO_INLINE)
-        row.note = f"{ANYIO_NOTE}; of the no-thread floor: stealpool {installed:.2f}, stock {stock:.2f}"
+        inline = [fraction_of_floor(row, peer, ANYIO_INLINE) for peer in (STEALPOOL, STOCK_ANYIO)]
+        resumed = [
+            fraction_of_floor(row, peer, ANYIO_RESUMED, FRACTION_OF_RESUMED_FLOOR) for peer in (STEALPOOL, STOCK_ANYIO)
+        ]
+        row.note = (
+            f"{ANYIO_NOTE}; of the no-thread floor: stealpool {inline[0]:.2f}, stock {inline[1]:.2f}; "
+            f"of the resumed floor: stealpool {resumed[0]:.2f}, stock {resumed[1]:.2f}"
+        )
     return rows
 
 

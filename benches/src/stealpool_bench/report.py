@@ -73,6 +73,8 @@ PEER_DESCRIPTIONS = {
     "loop sleeps: one sleep and wake-up of the loop per call, nothing else",
     "anyio inline": "reference: anyio.to_thread.run_sync's loop-side steps (checkpoint, limiter, "
     "shielded cancel scope, context copy) with f run on the loop, no thread",
+    "anyio resumed": "reference: anyio inline, its result handed back through a future the loop "
+    "resolves: the caller suspended and resumed once, as by any offload, no thread",
     "async def": "reference: the web_db endpoints' async def twins on psycopg's async pool, no threads",
 }
 
@@ -88,6 +90,7 @@ OTHER_COLUMN_ORDER = [
     "loop alone",
     "one wake-up",
     "anyio inline",
+    "anyio resumed",
     "async def",
 ]
 RATIO_HEADER = "ratio(>1=faster)"

@@ -19,6 +19,8 @@ STEALPOOL = "stealpool"
 LOWER_IS_BETTER = "lower"
 # A row's params key, per peer: that peer's share of the row's floor (floor time / peer time).
 FRACTION_OF_FLOOR = "{}_fraction_of_floor"
+# The anyio rows' second floor, whose call is resumed by the loop as an offload's is.
+FRACTION_OF_RESUMED_FLOOR = "{}_fraction_of_resumed_floor"
 HIGHER_IS_BETTER = "higher"
 
 
