@@ -462,6 +462,28 @@ def test_an_idle_worker_is_reused_rather_than_another_started():
         assert len(pool._threads) == 1 == pool.stats()["spawned"]
 
 
+def cpu_ticks_of_thread(native_id: int) -> int:
+    """User and system clock ticks the kernel has counted for one of this process's threads."""
+    with open(f"/proc/self/task/{native_id}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads a thread's CPU time from /proc (Linux)")
+def test_an_idle_worker_stops_spinning_and_parks():
+    # Workers spin a while for the next task before they park; an idle pool
+    # must not keep a core busy. One second of spinning is ~100 ticks.
+    with stealpool.ThreadPoolExecutor(max_workers=2) as pool:
+        for _ in range(100):
+            pool.submit(noop).result(timeout=10)
+        (worker,) = pool._threads
+        time.sleep(0.2)
+        ticks_before = cpu_ticks_of_thread(worker.native_id)
+        time.sleep(1)
+        assert cpu_ticks_of_thread(worker.native_id) - ticks_before <= 5
+        assert pool.stats()["idle"] == 1
+
+
 def test_cancel_futures_right_after_a_burst_cancels_the_queue_not_the_started():
     pool = stealpool.ThreadPoolExecutor(max_workers=5)
     futures = [pool.submit(time.sleep, 0.1) for _ in range(50)]
