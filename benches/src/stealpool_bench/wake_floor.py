@@ -90,6 +90,7 @@ class WakeFloor:
         )
         os.close(self._answers_from_child)
         if os.read(self._answers, 1) != b"r":
+            self.__exit__()
             raise RuntimeError("the answering process did not start")
         return self
 
