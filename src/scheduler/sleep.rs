@@ -99,7 +99,8 @@ pub enum Notified {
     WokeSleeper,
     /// Nobody needed waking: a searcher will find the work, or the pool is full.
     Nothing,
-    /// A new worker was counted in (as searching); the caller must start its thread.
+    /// A new worker was counted in (as searching, or as running if it sets
+    /// itself up first); the caller must start its thread.
     SpawnReserved,
 }
 
