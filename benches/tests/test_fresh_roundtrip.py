@@ -1,8 +1,10 @@
-"""The fresh-loop round trip row and its one-wake-up floor.
+"""The fresh-loop round trip row and its floors (one wake-up, two wake-ups).
 
 Behaviour only: each sample runs on a loop of its own and leaves no thread
-or process behind; stealpool's samples are served by stealpool; the floor
-answers every call and names itself as a reference. No clock is read.
+or process behind; stealpool's samples are served by stealpool; each floor
+answers every call, names itself as a reference, and its process ends with
+the bench; only the parked floor's answerer sleeps between calls. No clock
+is read.
 """
 
 from __future__ import annotations
@@ -36,15 +38,20 @@ def test_rows_put_stealpool_against_the_stdlib_with_the_floor_as_a_reference(kin
     assert row.workload == "fresh_roundtrip" and row.baseline == STDLIB
     assert set(row.ratios) == {STEALPOOL}
     if HAS_FLOOR:
-        assert set(row.medians) == {STEALPOOL, STDLIB, fresh_loop.FLOOR}
-        assert row.references == [fresh_loop.FLOOR]
+        floors = [fresh_loop.FLOOR, fresh_loop.PARKED_FLOOR]
+        assert set(row.medians) == {STEALPOOL, STDLIB, *floors}
+        assert row.references == floors
         for peer in (STEALPOOL, STDLIB):
             fraction = row.params[f"{peer}_fraction_of_floor"]
             assert fraction == pytest.approx(row.medians[fresh_loop.FLOOR] / row.medians[peer])
+            parked = row.params[f"{peer}_fraction_of_parked_floor"]
+            assert parked == pytest.approx(row.medians[fresh_loop.PARKED_FLOOR] / row.medians[peer])
         assert "of the one-wake-up floor: stealpool " in row.note
+        assert "of the two-wake-up floor: stealpool " in row.note
     else:
         assert set(row.medians) == {STEALPOOL, STDLIB}
-        assert any("no 'one wake-up' floor" in note for note in ctx.notes)
+        assert row.references == []
+        assert any("no 'one wake-up' or 'two wake-ups' floor" in note for note in ctx.notes)
 
 
 @pytest.mark.parametrize("kind", LOOP_KINDS, ids=[kind.name for kind in LOOP_KINDS])
@@ -77,8 +84,9 @@ def test_a_sample_whose_install_did_not_take_is_refused(monkeypatch) -> None:
 
 
 @needs_floor
-def test_the_floor_answers_every_call_and_its_process_ends() -> None:
-    with WakeFloor() as floor:
+@pytest.mark.parametrize("parked", [False, True], ids=["spinning", "parked"])
+def test_the_floor_answers_every_call_and_its_process_ends(parked: bool) -> None:
+    with WakeFloor(parked) as floor:
 
         async def calls() -> float:
             detach = floor.attach(asyncio.get_running_loop())
@@ -95,14 +103,15 @@ def test_the_floor_answers_every_call_and_its_process_ends() -> None:
 
 
 @needs_floor
-def test_the_floors_process_ends_when_the_bench_is_killed_mid_sample() -> None:
+@pytest.mark.parametrize("parked", [False, True], ids=["spinning", "parked"])
+def test_the_floors_process_ends_when_the_bench_is_killed_mid_sample(parked: bool) -> None:
     parent = subprocess.Popen(
         [
             sys.executable,
             "-c",
             "import time\n"
             "from stealpool_bench.wake_floor import WakeFloor\n"
-            "with WakeFloor() as floor:\n"
+            f"with WakeFloor(parked={parked}) as floor:\n"
             "    print(floor._child.pid, flush=True)\n"
             "    time.sleep(600)\n",
         ],
@@ -119,11 +128,33 @@ def test_the_floors_process_ends_when_the_bench_is_killed_mid_sample() -> None:
     assert not _is_running(child_pid), "the answering process spins on after its parent died"
 
 
+@needs_floor
+@pytest.mark.parametrize("parked", [False, True], ids=["spinning", "parked"])
+def test_only_the_parked_floors_answerer_sleeps_between_calls(parked: bool) -> None:
+    with WakeFloor(parked) as floor:
+        assert floor._child is not None
+        states = []
+        for _ in range(50):
+            states.append(_state(floor._child.pid))
+            if parked and states[-1] == "S":
+                break
+            time.sleep(0.01)
+    if parked:
+        assert states[-1] == "S", f"the parked answerer never slept: {states}"
+    else:
+        assert set(states) == {"R"}, f"the spinning answerer slept: {states}"
+
+
 def _is_running(pid: int) -> bool:
     """True while ``pid`` is alive and not a zombie (an orphan's is reaped by init)."""
+    return _state(pid) not in (None, "Z")
+
+
+def _state(pid: int) -> str | None:
+    """The process's state letter from /proc (R running, S sleeping, Z zombie); None once it is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             text = stat.read()
     except FileNotFoundError:
-        return False
-    return text[text.rindex(b")") + 2 : text.rindex(b")") + 3] != b"Z"
+        return None
+    return chr(text[text.rindex(b")") + 2])

@@ -8,9 +8,11 @@ such loop, on the main thread, made and closed as ``asyncio.run`` does. Its
 clock covers install() (stealpool only) and the calls, the first thread's
 start included, but not making or closing the loop.
 
-The floor, ``one wake-up`` (``wake_floor``), is the same loop answered call
-by call by a process that spins on another core and answers once the loop
-sleeps: what every round trip costs whose thread needs the loop's GIL.
+Two floors (``wake_floor``) answer the same loop call by call from another
+process, once the loop sleeps: ``one wake-up``, spinning between calls, is
+what every round trip costs whose thread needs the loop's GIL; ``two
+wake-ups``, blocked between calls, adds the waking of a worker that slept,
+and is what every round trip costs whose worker sleeps between calls.
 """
 
 from __future__ import annotations
@@ -28,11 +30,12 @@ from .async_workloads import fraction_of_floor
 from .context import SAMPLE_TIMEOUT_S, BenchContext, BenchHang
 from .loops import LoopKind, available_loop_kinds
 from .peers import noop
-from .results import LOWER_IS_BETTER, STDLIB, STEALPOOL, Row, make_row
+from .results import FRACTION_OF_PARKED_FLOOR, LOWER_IS_BETTER, STDLIB, STEALPOOL, Row, make_row
 from .wake_floor import WakeFloor, thread_stat_path
 
 WORKLOAD = "fresh_roundtrip"
 FLOOR = "one wake-up"
+PARKED_FLOOR = "two wake-ups"
 NOTE = "asyncio.to_thread(noop) on a new loop per sample; stealpool = after install()"
 
 
@@ -43,7 +46,9 @@ def run_fresh_roundtrip(ctx: BenchContext) -> list[Row]:
         ctx.note(note)
     floor_available = thread_stat_path(threading.get_native_id()) is not None
     if not floor_available:
-        ctx.note(f"{WORKLOAD}: no '{FLOOR}' floor here: it reads a thread's state from /proc (Linux)")
+        ctx.note(
+            f"{WORKLOAD}: no '{FLOOR}' or '{PARKED_FLOOR}' floor here: they read a thread's state from /proc (Linux)"
+        )
     rows = []
     for kind in kinds:
         contenders: dict[str, Callable[[], float]] = {
@@ -51,7 +56,8 @@ def run_fresh_roundtrip(ctx: BenchContext) -> list[Row]:
             STDLIB: functools.partial(on_a_new_loop, kind, functools.partial(to_thread, calls)),
         }
         if floor_available:
-            contenders[FLOOR] = functools.partial(floor_sample, kind, calls)
+            contenders[FLOOR] = functools.partial(floor_sample, kind, calls, parked=False)
+            contenders[PARKED_FLOOR] = functools.partial(floor_sample, kind, calls, parked=True)
         samples = ctx.alternate(f"{WORKLOAD} [{kind.name}]", contenders)
         per_call = {name: [seconds / calls * 1e6 for seconds in values] for name, values in samples.items()}
         row = make_row(
@@ -60,13 +66,18 @@ def run_fresh_roundtrip(ctx: BenchContext) -> list[Row]:
             "us/call",
             LOWER_IS_BETTER,
             per_call,
-            references=[FLOOR],
+            references=[FLOOR, PARKED_FLOOR],
             params={"calls": calls},
             note=NOTE,
         )
         if floor_available:
-            shares = (f"{peer} {fraction_of_floor(row, peer, FLOOR):.2f}" for peer in (STEALPOOL, STDLIB))
-            row.note += "; of the one-wake-up floor: " + ", ".join(shares)
+            spinning = (f"{peer} {fraction_of_floor(row, peer, FLOOR):.2f}" for peer in (STEALPOOL, STDLIB))
+            parked = (
+                f"{peer} {fraction_of_floor(row, peer, PARKED_FLOOR, FRACTION_OF_PARKED_FLOOR):.2f}"
+                for peer in (STEALPOOL, STDLIB)
+            )
+            row.note += "; of the one-wake-up floor: " + ", ".join(spinning)
+            row.note += "; of the two-wake-up floor: " + ", ".join(parked)
         rows.append(row)
     return rows
 
@@ -107,9 +118,9 @@ async def to_thread_after_install(calls: int) -> float:
     return seconds
 
 
-def floor_sample(kind: LoopKind, calls: int) -> float:
-    # Made on this thread, whose loop it watches; it spins a core only for this sample.
-    with WakeFloor() as floor:
+def floor_sample(kind: LoopKind, calls: int, parked: bool) -> float:
+    # Made on this thread, whose loop it watches; it runs (spinning a core, unless parked) only for this sample.
+    with WakeFloor(parked) as floor:
 
         async def answered_calls() -> float:
             detach = floor.attach(asyncio.get_running_loop())

@@ -71,6 +71,8 @@ PEER_DESCRIPTIONS = {
     "loop alone": "reference: futures resolved by the loop itself, no threads",
     "one wake-up": "reference: each call answered by a process spinning on another core once the "
     "loop sleeps: one sleep and wake-up of the loop per call, nothing else",
+    "two wake-ups": "reference: each call answered, once the loop sleeps, by a process blocked on a "
+    "pipe between calls: a parked worker's wake-up and then the loop's, nothing else",
     "anyio inline": "reference: anyio.to_thread.run_sync's loop-side steps (checkpoint, limiter, "
     "shielded cancel scope, context copy) with f run on the loop, no thread",
     "anyio resumed": "reference: anyio inline, its result handed back through a future the loop "
@@ -89,6 +91,7 @@ OTHER_COLUMN_ORDER = [
     "process limit",
     "loop alone",
     "one wake-up",
+    "two wake-ups",
     "anyio inline",
     "anyio resumed",
     "async def",

@@ -21,6 +21,8 @@ LOWER_IS_BETTER = "lower"
 FRACTION_OF_FLOOR = "{}_fraction_of_floor"
 # The anyio rows' second floor, whose call is resumed by the loop as an offload's is.
 FRACTION_OF_RESUMED_FLOOR = "{}_fraction_of_resumed_floor"
+# fresh_roundtrip's second floor, whose answerer sleeps between calls as a pool's worker does.
+FRACTION_OF_PARKED_FLOOR = "{}_fraction_of_parked_floor"
 HIGHER_IS_BETTER = "higher"
 
 
