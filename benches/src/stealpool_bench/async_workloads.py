@@ -2,8 +2,9 @@
 
 roundtrip        one call at a time, N times: latency of a single hop and back.
 burst            N calls gathered at once: throughput when calls pile up.
-floor            N plain futures resolved by the loop alone, no threads: the best
-                 any executor bridge could do, against which stealpool's burst is put.
+floor            N plain futures resolved by the loop alone, one call_soon each, no threads,
+                 against which stealpool's burst is put (its bridge, resolving a batch in
+                 one callback, can beat it).
 anyio_roundtrip  ``anyio.to_thread.run_sync(noop)`` one call at a time (as roundtrip),
 anyio_burst      and N such calls gathered at once (as burst); anyio's default limiter
                  (40 tokens per loop) applies to both peers, as in applications.
