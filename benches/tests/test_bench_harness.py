@@ -193,6 +193,28 @@ def test_schedule_never_runs_a_peer_twice_in_a_row() -> None:
     assert names == ["A", "B", "C"] * 6
 
 
+def test_mirrored_schedule_reverses_every_other_round() -> None:
+    schedule = alternation_schedule(["A", "B", "C"], rounds=3, warmup=1, mirrored=True)
+    assert [turn.contender for turn in schedule] == ["A", "B", "C", "C", "B", "A"] * 2
+    assert [turn.round_index for turn in schedule] == [0] * 3 + [1] * 3 + [2] * 3 + [3] * 3
+    assert [turn.measured for turn in schedule] == [False] * 3 + [True] * 9
+
+
+def test_alternate_mirrored_keeps_each_peers_samples_in_round_order() -> None:
+    calls: list[str] = []
+
+    def contender(name: str):
+        def sample() -> float:
+            calls.append(name)
+            return float(len(calls))
+
+        return sample
+
+    samples = alternate({"A": contender("A"), "B": contender("B")}, rounds=3, warmup=0, mirrored=True)
+    assert calls == ["A", "B", "B", "A", "A", "B"]
+    assert samples == {"A": [1.0, 4.0, 5.0], "B": [2.0, 3.0, 6.0]}
+
+
 def test_schedule_without_warmup() -> None:
     assert alternation_schedule(["A"], rounds=2, warmup=0) == [Turn(0, "A", True), Turn(1, "A", True)]
 
@@ -270,6 +292,23 @@ def test_web_db_measures_one_concurrency_unless_asked_for_all() -> None:
     assert connections(DEFAULT) == {64}
     assert connections(DEFAULT, ["web", "web_db"]) == connections(FULL) == {16, 64, 256}
     assert connections(QUICK) == {16}
+
+
+def test_web_db_measures_the_concurrencies_asked_for_with_focused_cells() -> None:
+    ctx = BenchContext(sizes=DEFAULT, rounds=3, connections=(256, 16))
+    cells, seconds = web_db.plan_cells(ctx)
+    assert [cell.connections for cell in cells] == [256] * len(web_db.ENDPOINTS) + [16] * len(web_db.ENDPOINTS)
+    assert seconds == web.cell_seconds(ctx) > web_db.DEFAULT_SECONDS
+
+
+def test_connections_option_parses_counts_and_rejects_nonsense(capsys) -> None:
+    assert cli.parse_args(["--connections", "256, 16,256"]).connections == (256, 16)
+    assert cli.parse_args([]).connections is None
+    for bad in ("0", "x", ",", "16,-1"):
+        with pytest.raises(SystemExit) as exited:
+            cli.parse_args(["--connections", bad])
+        assert exited.value.code == 2
+    assert "--connections" in capsys.readouterr().err
 
 
 def test_web_db_without_postgres_says_why_and_lets_the_bench_go_on(monkeypatch) -> None:

@@ -56,6 +56,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _connection_counts(text: str) -> tuple[int, ...]:
+    counts = tuple(dict.fromkeys(_positive_int(part) for part in text.split(",") if part.strip()))
+    if not counts:
+        raise argparse.ArgumentTypeError("names no concurrency")
+    return counts
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m stealpool_bench",
@@ -78,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--busy",
         action="store_true",
         help="measure the web rows (web, web_db) again while one busy-loop process per core runs",
+    )
+    parser.add_argument(
+        "--connections",
+        type=_connection_counts,
+        metavar="N[,N]",
+        help="measure web_db only at these concurrencies, with the longer cells of --only web_db "
+        "(default: 64; 16, 64 and 256 with --full or --only web_db)",
     )
     parser.add_argument(
         "--json", action="store_true", help="print JSON instead of the table (shape: stealpool_bench.report)"
@@ -132,11 +146,18 @@ def run_workloads(
     progress: Progress,
     busy: bool = False,
     focused: Sequence[str] = (),
+    connections: Sequence[int] = (),
 ) -> dict[str, Any]:
     # Described before running: the date is the start, and the load is other processes', not ours.
     machine = describe_machine()
     ctx = BenchContext(
-        sizes=sizes, rounds=rounds, warmup=WARMUP_ROUNDS, progress=progress, busy=busy, focused=frozenset(focused)
+        sizes=sizes,
+        rounds=rounds,
+        warmup=WARMUP_ROUNDS,
+        progress=progress,
+        busy=busy,
+        focused=frozenset(focused),
+        connections=tuple(connections),
     )
     rows = []
     for name in names:
@@ -147,6 +168,7 @@ def run_workloads(
         "warmup_rounds": WARMUP_ROUNDS,
         "workloads": list(names),
         "busy": busy,
+        "connections": list(connections),
     }
     return build_report(rows, machine, settings, ctx.notes)
 
@@ -162,7 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress = Progress()
     try:
         focused = args.workloads if args.only else ()
-        report = run_workloads(args.workloads, args.sizes, args.rounds, progress, args.busy, focused)
+        report = run_workloads(
+            args.workloads, args.sizes, args.rounds, progress, args.busy, focused, args.connections or ()
+        )
     except BenchHang as exc:
         # A stuck pool keeps its threads: show where everyone is, then leave without joining them.
         print(f"stealpool_bench: HANG: {exc}", file=sys.stderr)

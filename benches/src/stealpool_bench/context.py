@@ -133,6 +133,7 @@ class BenchContext:
     notes: list[str] = field(default_factory=list)
     busy: bool = False  # --busy: the web rows again, with every core kept busy
     focused: frozenset[str] = frozenset()  # the workloads --only named: those may take longer
+    connections: tuple[int, ...] = ()  # --connections: web_db's concurrencies, where asked for
 
     def note(self, message: str) -> None:
         """Records a caveat for the report (printed once, in its header)."""
@@ -145,14 +146,16 @@ class BenchContext:
         contenders: Mapping[str, Callable[[], float]],
         rounds: int | None = None,
         warmup: int | None = None,
+        mirrored: bool = False,
     ) -> dict[str, list[float]]:
-        """The context's rounds of A B A B … over ``contenders``, with progress."""
+        """The context's rounds of A B A B … (``mirrored``: A B, B A …) over ``contenders``, with progress."""
         self.progress.row(label)
         samples = alternate(
             contenders,
             rounds=self.rounds if rounds is None else rounds,
             warmup=self.warmup if warmup is None else warmup,
             on_round=self.progress.round,
+            mirrored=mirrored,
         )
         self.progress.done(label)
         return samples

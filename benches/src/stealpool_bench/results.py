@@ -32,8 +32,14 @@ class Turn(NamedTuple):
     measured: bool  # False in warm-up rounds
 
 
-def alternation_schedule(contenders: Sequence[str], rounds: int, warmup: int) -> list[Turn]:
-    """Every contender once per round, in the same order each round."""
+def alternation_schedule(contenders: Sequence[str], rounds: int, warmup: int, mirrored: bool = False) -> list[Turn]:
+    """Every contender once per round, in the same order each round; ``mirrored``: reversed every other round.
+
+    A sample that takes half a minute (a web server's run through its cells)
+    is long enough for the machine to change within a round, so a peer that
+    always went first would always meet the first half of it: mirrored rounds
+    (A B, B A, A B …) give each peer each place equally often.
+    """
     if rounds < 1:
         raise ValueError("rounds must be at least 1")
     if warmup < 0:
@@ -41,7 +47,9 @@ def alternation_schedule(contenders: Sequence[str], rounds: int, warmup: int) ->
     if len(set(contenders)) != len(contenders):
         raise ValueError("contender names must be unique")
     return [
-        Turn(round_index, name, round_index >= warmup) for round_index in range(warmup + rounds) for name in contenders
+        Turn(round_index, name, round_index >= warmup)
+        for round_index in range(warmup + rounds)
+        for name in (contenders[::-1] if mirrored and round_index % 2 else contenders)
     ]
 
 
@@ -53,6 +61,7 @@ def alternate(
     rounds: int,
     warmup: int,
     on_round: RoundCallback | None = None,
+    mirrored: bool = False,
 ) -> dict[str, list[float]]:
     """Runs the schedule; returns each contender's measured samples in round order.
 
@@ -63,7 +72,7 @@ def alternate(
     samples: dict[str, list[float]] = {name: [] for name in contenders}
     total_rounds = warmup + rounds
     current_round = -1
-    for turn in alternation_schedule(list(contenders), rounds, warmup):
+    for turn in alternation_schedule(list(contenders), rounds, warmup, mirrored):
         if turn.round_index != current_round:
             current_round = turn.round_index
             if on_round is not None:

@@ -2,13 +2,15 @@
 
 A cluster of its own (``postgres.throwaway_cluster``) serves FastAPI on
 uvicorn with psycopg 3 (``web_db_server``). Per round, a server with
-``install()`` in its lifespan runs the ``def`` endpoints, then a stock one
-runs them and their ``async def`` twins, the ``async def`` column: a
+``install()`` in its lifespan runs the ``def`` endpoints and a stock one
+runs them and their ``async def`` twins (which goes first alternates round
+by round, ``results.alternation_schedule``), the ``async def`` column: a
 reference, never ranked, of what the same queries cost without any thread.
 The cells: ``/db``, ``/queries?queries=20``, ``/fortunes`` and
 ``/updates?queries=20``, at 64 connections and 1 s each in the default run;
 at 16, 64 and 256 connections, 2 s each (5 s with ``--full``), when
-``--full`` or ``--only web_db`` asks for them. Where PostgreSQL cannot be
+``--full`` or ``--only web_db`` asks for them; ``--connections`` picks the
+concurrencies, with those longer cells. Where PostgreSQL cannot be
 started, the report's notes say why and no row is made.
 """
 
@@ -46,7 +48,9 @@ REQUIREMENTS = ("uvicorn", "fastapi", "psycopg", "psycopg_pool")
 def plan_cells(ctx: BenchContext) -> tuple[list[Cell], int]:
     """The cells, and seconds per cell, that this run's size and --only ask for."""
     connections: tuple[int, ...]
-    if ctx.sizes.name == "quick":
+    if ctx.connections:
+        connections, seconds = ctx.connections, cell_seconds(ctx)
+    elif ctx.sizes.name == "quick":
         connections, seconds = QUICK_CONNECTIONS, cell_seconds(ctx)
     elif ctx.sizes is FULL or "web_db" in ctx.focused:
         connections, seconds = ALL_CONNECTIONS, cell_seconds(ctx)
@@ -68,7 +72,7 @@ def _measure(ctx: BenchContext, conninfo: str, busy: bool) -> list[Row]:
         STEALPOOL: lambda: measure_server(SERVER, ["install", conninfo], installed, seconds),
         STOCK: lambda: measure_server(SERVER, ["stock", conninfo], stock, seconds),
     }
-    ctx.alternate("web_db" + (" (busy)" if busy else ""), contenders, rounds=rounds(ctx), warmup=0)
+    ctx.alternate("web_db" + (" (busy)" if busy else ""), contenders, rounds=rounds(ctx), warmup=0, mirrored=True)
     note = NOTE.format(POOL_SIZE, generator())
     params = {"seconds": seconds, "pool_size": POOL_SIZE}
     return load_rows("web_db", cells, results, busy, references=[ASYNC_REFERENCE], params=params, note=note)
