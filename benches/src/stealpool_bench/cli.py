@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--connections",
         type=_connection_counts,
         metavar="N[,N]",
-        help="measure web_db only at these concurrencies, with the longer cells of --only web_db "
+        help="measure web_db only at these concurrencies, in cells as long as --only web_db's "
         "(default: 64; 16, 64 and 256 with --full or --only web_db)",
     )
     parser.add_argument(

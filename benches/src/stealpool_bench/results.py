@@ -38,7 +38,7 @@ def alternation_schedule(contenders: Sequence[str], rounds: int, warmup: int, mi
     A sample that takes half a minute (a web server's run through its cells)
     is long enough for the machine to change within a round, so a peer that
     always went first would always meet the first half of it: mirrored rounds
-    (A B, B A, A B …) give each peer each place equally often.
+    (A B, B A, A B …) take turns at each place.
     """
     if rounds < 1:
         raise ValueError("rounds must be at least 1")

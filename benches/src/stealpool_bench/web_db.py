@@ -10,7 +10,7 @@ The cells: ``/db``, ``/queries?queries=20``, ``/fortunes`` and
 ``/updates?queries=20``, at 64 connections and 1 s each in the default run;
 at 16, 64 and 256 connections, 2 s each (5 s with ``--full``), when
 ``--full`` or ``--only web_db`` asks for them; ``--connections`` picks the
-concurrencies, with those longer cells. Where PostgreSQL cannot be
+concurrencies, in cells as long as those. Where PostgreSQL cannot be
 started, the report's notes say why and no row is made.
 """
 
