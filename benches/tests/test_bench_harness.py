@@ -327,8 +327,8 @@ def test_web_db_without_postgres_says_why_and_lets_the_bench_go_on(monkeypatch) 
 def test_load_rows_per_cell_and_one_errors_row_summed_per_round() -> None:
     slow, fast = web.Cell("a c1", "/a", 1), web.Cell("b c2", "/b", 2)
 
-    def result(rate: float, errors: int) -> load.LoadResult:
-        return load.LoadResult(requests_per_s=rate, p50_ms=1.0, p99_ms=2.0, errors=errors)
+    def result(rate: float, errors: int) -> web.CellResult:
+        return web.CellResult(load.LoadResult(requests_per_s=rate, p50_ms=1.0, p99_ms=2.0, errors=errors), 1e6 / rate)
 
     results = {
         STEALPOOL: {slow: [result(100, 0), result(110, 1)], fast: [result(200, 2), result(220, 0)]},
@@ -339,12 +339,16 @@ def test_load_rows_per_cell_and_one_errors_row_summed_per_round() -> None:
         "web [a c1 req/s, busy]",
         "web [a c1 p50, busy]",
         "web [a c1 p99, busy]",
+        "web [a c1 server CPU, busy]",
         "web [b c2 req/s, busy]",
         "web [b c2 p50, busy]",
         "web [b c2 p99, busy]",
+        "web [b c2 server CPU, busy]",
         "web [errors, busy]",
     ]
     assert rows[0].ratios[STEALPOOL] == pytest.approx(105 / 52.5)
+    # Less CPU per request ranks better: stock's 1e6/52.5 against stealpool's 1e6/105.
+    assert rows[3].unit == "us/request" and rows[3].ratios[STEALPOOL] == pytest.approx(105 / 52.5)
     assert rows[-1].samples == {STEALPOOL: [2.0, 1.0], web.STOCK: [0.0, 0.0]}
     assert rows[-1].params["errors_per_cell"][STEALPOOL] == {"a c1": [0, 1], "b c2": [2, 0]}
 
@@ -746,8 +750,29 @@ def test_in_flight_counts_the_requests_being_served() -> None:
         await middleware({"type": "http", "path": in_flight.PATH}, None, record)
 
     asyncio.run(scenario())
-    bodies = [message["body"] for message in sent if message["type"] == "http.response.body"]
-    assert bodies == [b"3", b"0"]
+    answers = [message["body"].split() for message in sent if message["type"] == "http.response.body"]
+    # In flight, then finished (the /in-flight requests themselves never count), then CPU seconds.
+    assert [answer[:2] for answer in answers] == [[b"3", b"0"], [b"0", b"3"]]
+    assert 0 < float(answers[0][2]) <= float(answers[1][2])
+
+
+def test_a_cell_reads_the_servers_cpu_per_request_it_finished() -> None:
+    pytest.importorskip("uvicorn")
+    cell = web.Cell("sha256 c2", "/work", 2)
+    results: list[web.CellResult] = []
+    web.measure_server("stealpool_bench.web_server", ["install"], [web.Measurement(cell, cell.path, results)], 1)
+    (result,) = results
+    assert result.load.requests_per_s > 0 and result.load.errors == 0
+    # Some CPU per request, and no more than every core for the time each request took.
+    cores_plus_drain = (os.cpu_count() or 1) + 1
+    assert 0 < result.server_cpu_us < 1e6 / result.load.requests_per_s * cores_plus_drain
+
+
+def test_cpu_per_request_refuses_a_cell_with_no_request_finished() -> None:
+    idle = in_flight.ServerWork(served=5, cpu_s=1.0)
+    assert web.cpu_per_request_us(idle, in_flight.ServerWork(served=9, cpu_s=1.002)) == pytest.approx(500)
+    with pytest.raises(RuntimeError, match="no request"):
+        web.cpu_per_request_us(idle, in_flight.ServerWork(served=5, cpu_s=1.5))
 
 
 # --- the real command, once, as small as it gets ---------------------------

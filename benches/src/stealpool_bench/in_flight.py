@@ -7,6 +7,11 @@ At 256 connections on a slow endpoint that backlog takes seconds, and the
 next cell would be measured while the server still works it off. So the
 servers count the requests they are serving, ``GET /in-flight`` answers
 that count (itself excluded), and the bench waits for 0 between cells.
+
+The same answer carries how many requests the server has finished and the
+CPU time its process has used (every thread), so that a cell can also be
+read as the server's CPU per request: what separates a server that does
+more work per request from one that got less of the cores.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import http.client
 import time
 from collections.abc import Awaitable, MutableMapping
+from dataclasses import dataclass
 from typing import Any, Callable
 
 PATH = "/in-flight"
@@ -25,17 +31,27 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class ServerWork:
+    """What an idle server has done so far: requests finished, and its process's CPU seconds."""
+
+    served: int
+    cpu_s: float
+
+
 class InFlight:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.requests = 0  # only the loop thread touches it
+        # Only the loop thread touches these.
+        self.requests = 0
+        self.served = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         if scope["path"] == PATH:
-            body = str(self.requests).encode()
+            body = f"{self.requests} {self.served} {time.process_time()!r}".encode()
             headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": body})
@@ -45,18 +61,20 @@ class InFlight:
             await self.app(scope, receive, send)
         finally:
             self.requests -= 1
+            self.served += 1
 
 
-def wait_until_idle(port: int, timeout_s: float) -> None:
-    """Returns once the server on ``port`` serves no request; RuntimeError after ``timeout_s``."""
+def wait_until_idle(port: int, timeout_s: float) -> ServerWork:
+    """What the server on ``port`` has done, once it serves no request; RuntimeError after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
     try:
         while True:
             connection.request("GET", PATH)
-            in_flight = int(connection.getresponse().read())
+            requests, served, cpu_s = connection.getresponse().read().split()
+            in_flight = int(requests)
             if in_flight == 0:
-                return
+                return ServerWork(served=int(served), cpu_s=float(cpu_s))
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the server on port {port} still had {in_flight} requests after {timeout_s} s")
             time.sleep(POLL_S)

@@ -5,8 +5,11 @@ with every path it will be asked for, then measures its cells one after
 another, each once the server has finished the last one's requests
 (``in_flight``): a cell is one path at one number of keep-alive connections for a
 few seconds (``load.run_load``). Stock and installed servers alternate round
-by round. Each cell gives rows of requests/s and p50/p99 latency; one
-``errors`` row per set adds up error responses and socket errors, per round.
+by round. Each cell gives rows of requests/s, p50/p99 latency and the server's
+CPU per request (``in_flight.ServerWork``: its process's CPU time from the
+cell's start until it has finished the cell's last request, over the
+requests it finished, every thread counted); one ``errors`` row per set
+adds up error responses and socket errors, per round.
 With ``--busy`` the same rows are measured again while one busy loop per
 core runs (``busy.busy_machine``).
 
@@ -24,7 +27,7 @@ from typing import Callable
 
 from .busy import busy_machine
 from .context import BenchContext
-from .in_flight import wait_until_idle
+from .in_flight import ServerWork, wait_until_idle
 from .load import LoadResult, generator, run_load
 from .results import HIGHER_IS_BETTER, LOWER_IS_BETTER, STEALPOOL, Row, make_row
 from .server_process import serving
@@ -48,12 +51,18 @@ class Cell:
 
 
 @dataclass(frozen=True)
+class CellResult:
+    load: LoadResult
+    server_cpu_us: float  # per request the server finished, drain included
+
+
+@dataclass(frozen=True)
 class Measurement:
     """One cell of a server run: which path, and where its result goes."""
 
     cell: Cell
     path: str
-    results: list[LoadResult]
+    results: list[CellResult]
 
 
 WORK = Cell("sha256 c32", "/work", 32)
@@ -68,7 +77,7 @@ def rounds(ctx: BenchContext) -> int:
     return min(ctx.rounds, MAX_ROUNDS)
 
 
-def plan(cells: Sequence[Cell], by_cell: dict[Cell, list[LoadResult]], prefix: str = "") -> list[Measurement]:
+def plan(cells: Sequence[Cell], by_cell: dict[Cell, list[CellResult]], prefix: str = "") -> list[Measurement]:
     """A server run's measurements of ``cells`` (at ``prefix`` + each path), into ``by_cell``."""
     return [Measurement(cell, prefix + cell.path, by_cell.setdefault(cell, [])) for cell in cells]
 
@@ -82,30 +91,40 @@ def measure_server(module: str, args: Sequence[str], plan: Sequence[Measurement]
     with serving(module, *args) as port:
         paths = list(dict.fromkeys(measurement.path for measurement in plan))
         run_load(port, paths, plan[0].cell.connections, WARMUP_S)
-        wait_until_idle(port, DRAIN_TIMEOUT_S)
+        before = wait_until_idle(port, DRAIN_TIMEOUT_S)
         for measurement in plan:
-            measurement.results.append(run_load(port, [measurement.path], measurement.cell.connections, seconds))
-            wait_until_idle(port, DRAIN_TIMEOUT_S)
+            load = run_load(port, [measurement.path], measurement.cell.connections, seconds)
+            after = wait_until_idle(port, DRAIN_TIMEOUT_S)
+            measurement.results.append(CellResult(load, cpu_per_request_us(before, after)))
+            before = after
     return float(len(plan))
+
+
+def cpu_per_request_us(before: ServerWork, after: ServerWork) -> float:
+    served = after.served - before.served
+    if served <= 0:
+        raise RuntimeError("the server finished no request in a cell")
+    return (after.cpu_s - before.cpu_s) / served * 1e6
 
 
 def load_rows(
     workload: str,
     cells: Sequence[Cell],
-    results: dict[str, dict[Cell, list[LoadResult]]],
+    results: dict[str, dict[Cell, list[CellResult]]],
     busy: bool,
     references: Iterable[str] = (),
     params: Mapping[str, object] | None = None,
     note: str = "",
 ) -> list[Row]:
-    """Per cell: req/s, p50 and p99 rows; then one errors row for them all (per round, summed)."""
+    """Per cell: req/s, p50, p99 and server CPU rows; then one errors row for them all (per round, summed)."""
     suffix = ", busy" if busy else ""
     references = list(references)
     rows = []
-    metrics: list[tuple[str, str, str, Callable[[LoadResult], float]]] = [
-        ("req/s", "req/s", HIGHER_IS_BETTER, lambda result: result.requests_per_s),
-        ("p50", "ms", LOWER_IS_BETTER, lambda result: result.p50_ms),
-        ("p99", "ms", LOWER_IS_BETTER, lambda result: result.p99_ms),
+    metrics: list[tuple[str, str, str, Callable[[CellResult], float]]] = [
+        ("req/s", "req/s", HIGHER_IS_BETTER, lambda result: result.load.requests_per_s),
+        ("p50", "ms", LOWER_IS_BETTER, lambda result: result.load.p50_ms),
+        ("p99", "ms", LOWER_IS_BETTER, lambda result: result.load.p99_ms),
+        ("server CPU", "us/request", LOWER_IS_BETTER, lambda result: result.server_cpu_us),
     ]
     for cell in cells:
         cell_params = dict(params or {}, path=cell.path, connections=cell.connections, busy=busy)
@@ -124,12 +143,13 @@ def load_rows(
                     note=note,
                 )
             )
+    rounds_measured = len(next(iter(results.values()))[cells[0]])
     errors = {
-        peer: [float(sum(by_cell[cell][index].errors for cell in cells)) for index in range(len(by_cell[cells[0]]))]
+        peer: [float(sum(by_cell[cell][index].load.errors for cell in cells)) for index in range(rounds_measured)]
         for peer, by_cell in results.items()
     }
     per_cell = {
-        peer: {cell.name: [result.errors for result in by_cell[cell]] for cell in cells}
+        peer: {cell.name: [result.load.errors for result in by_cell[cell]] for cell in cells}
         for peer, by_cell in results.items()
     }
     error_params = dict(params or {}, busy=busy, errors_per_cell=per_cell)
@@ -164,7 +184,7 @@ def quiet_then_busy(ctx: BenchContext, measure: Callable[[bool], list[Row]], pla
 def _measure_web(ctx: BenchContext, busy: bool) -> list[Row]:
     cells = [WORK, SLEEP]
     seconds = cell_seconds(ctx)
-    results: dict[str, dict[Cell, list[LoadResult]]] = {STEALPOOL: {}, STOCK: {}}
+    results: dict[str, dict[Cell, list[CellResult]]] = {STEALPOOL: {}, STOCK: {}}
     installed, stock = plan(cells, results[STEALPOOL]), plan(cells, results[STOCK])
     contenders = {
         STEALPOOL: lambda: measure_server("stealpool_bench.web_server", ["install"], installed, seconds),

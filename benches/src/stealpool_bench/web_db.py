@@ -19,10 +19,21 @@ from __future__ import annotations
 import importlib.util
 
 from .context import FULL, BenchContext
-from .load import LoadResult, generator
+from .load import generator
 from .postgres import PostgresUnavailable, throwaway_cluster
 from .results import STEALPOOL, Row
-from .web import STOCK, WARMUP_S, Cell, cell_seconds, load_rows, measure_server, plan, quiet_then_busy, rounds
+from .web import (
+    STOCK,
+    WARMUP_S,
+    Cell,
+    CellResult,
+    cell_seconds,
+    load_rows,
+    measure_server,
+    plan,
+    quiet_then_busy,
+    rounds,
+)
 
 ASYNC_REFERENCE = "async def"
 ASYNC_PREFIX = "/async"
@@ -64,7 +75,7 @@ def _measure(ctx: BenchContext, conninfo: str, busy: bool) -> list[Row]:
     from .web_db_server import POOL_SIZE
 
     cells, seconds = plan_cells(ctx)
-    results: dict[str, dict[Cell, list[LoadResult]]] = {STEALPOOL: {}, STOCK: {}, ASYNC_REFERENCE: {}}
+    results: dict[str, dict[Cell, list[CellResult]]] = {STEALPOOL: {}, STOCK: {}, ASYNC_REFERENCE: {}}
 
     installed = plan(cells, results[STEALPOOL])
     stock = plan(cells, results[STOCK]) + plan(cells, results[ASYNC_REFERENCE], ASYNC_PREFIX)
