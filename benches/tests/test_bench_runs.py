@@ -4,6 +4,9 @@ Reports are made by the harness's own ``build_report``, so a change to the
 
 from __future__ import annotations
 
+import random
+
+import pytest
 from stealpool_bench import report, runs
 from stealpool_bench.results import HIGHER_IS_BETTER, LOWER_IS_BETTER, STDLIB, STEALPOOL, make_row
 
@@ -94,3 +97,39 @@ def test_main_reads_report_files(tmp_path, capsys):
         paths.append(str(path))
     assert runs.main(paths) == 0
     assert "burst [asyncio]" in capsys.readouterr().out
+
+
+def rounds_of(stealpool_us: list[float], stdlib_us: list[float]) -> object:
+    return make_row("burst", "asyncio", "us/call", LOWER_IS_BETTER, {STEALPOOL: stealpool_us, STDLIB: stdlib_us})
+
+
+def test_paired_pools_every_rounds_ratio_over_the_runs():
+    reports = [
+        report.build_report([rounds_of([10.0, 10.0], [20.0, 20.0]), floor(6.0)], machine(0.1), SETTINGS, []),
+        report.build_report([rounds_of([40.0], [20.0])], machine(0.1), SETTINGS, []),
+    ]
+    # Round ratios 2, 2 and 0.5: one below 1, geometric mean (2 * 2 * 0.5) ** (1/3).
+    (header, burst_row) = runs.paired_cells(reports)
+    assert header == runs.PAIRED_HEADER
+    assert burst_row[:5] == ["burst [asyncio]", STDLIB, "3", "1", f"{2 ** (1 / 3):.2f}x"]
+    low, high = (float(bound) for bound in burst_row[5].split("-"))
+    assert 0.5 <= low < 2 ** (1 / 3) < high <= 2
+
+
+def test_paired_interval_narrows_with_rounds_and_excludes_1_only_when_the_rounds_say_so():
+    rng = random.Random(1)
+    slower = [0.9 * rng.uniform(0.95, 1.05) for _ in range(40)]
+    mean, low, high = runs.geometric_mean_interval(slower, rng)
+    assert low < mean < high < 1
+    mixed = [0.8, 1.25] * 20
+    mean, low, high = runs.geometric_mean_interval(mixed, rng)
+    assert mean == pytest.approx(1.0) and low < 1 < high
+
+
+def test_main_paired_prints_the_pooled_rounds(tmp_path, capsys):
+    path = tmp_path / "run-1.json"
+    path.write_text(report.render_json(three_runs()[0]))
+    assert runs.main(["--paired", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "90% interval" in out and "burst [asyncio]" in out
+    assert "floor [asyncio]" not in out  # a reference row has no baseline to pair with

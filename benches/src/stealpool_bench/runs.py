@@ -11,28 +11,40 @@ the runs' ratios (each one stealpool against its baseline within the same
 run, where the peers alternated round by round); and the lowest and
 highest of those ratios. Then each run's date and the load average when it
 started, the figure that says whether the machine was quiet.
+
+    python -m stealpool_bench.runs --paired RUN.json [RUN.json ...]
+
+prints instead, per row, every round's ratio pooled over the runs (within
+a round the peers ran back to back, so a round's two samples pair): how
+many rounds, how many of them below 1, their geometric mean, and a 90%
+bootstrap interval of that mean. Where single cells swing from run to run
+(the web rows on two shared cores), an interval that lies wholly below 1
+is what a regression looks like, and one that straddles 1 is a cell the
+runs cannot tell from a tie.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import random
+import statistics
 from collections.abc import Sequence
 from typing import Any
 
 from .report import MISSING, aligned_lines, compared_with, format_ratio, format_value
-from .results import STEALPOOL, median
+from .results import STEALPOOL, median, ratio_to_baseline
 
 HEADER = ["workload", "unit (better)", STEALPOOL, "against", "median", "ratio", "ratio range"]
+PAIRED_HEADER = ["workload", "against", "rounds", "below 1", "geometric mean", "90% interval"]
+RESAMPLES = 4000
 
 
 def combined_cells(reports: Sequence[dict[str, Any]]) -> list[list[str]]:
     """Header row, then one row of cells per row label, in the first report's order."""
-    labels: list[str] = []
-    for report in reports:
-        labels += [row["label"] for row in report["rows"] if row["label"] not in labels]
     cells = [HEADER]
-    for label in labels:
+    for label in labels_in_order(reports):
         rows = [row for report in reports for row in report["rows"] if row["label"] == label]
         against = compared_with(rows[0])
         ratios = [row["ratios"][STEALPOOL] for row in rows if row["ratios"].get(STEALPOOL) is not None]
@@ -50,9 +62,64 @@ def combined_cells(reports: Sequence[dict[str, Any]]) -> list[list[str]]:
     return cells
 
 
+def labels_in_order(reports: Sequence[dict[str, Any]]) -> list[str]:
+    """Every row label of the reports, in the order the first report to have it gives it."""
+    labels: list[str] = []
+    for report in reports:
+        labels += [row["label"] for row in report["rows"] if row["label"] not in labels]
+    return labels
+
+
 def median_of(rows: Sequence[dict[str, Any]], column: str) -> float | None:
     values = [row["medians"][column] for row in rows if row["medians"].get(column) is not None]
     return median(values) if values else None
+
+
+def paired_ratios(rows: Sequence[dict[str, Any]]) -> list[float]:
+    """Every round's ratio of stealpool to the row's baseline, over the runs' rows of one label."""
+    ratios = []
+    for row in rows:
+        samples = row["samples"]
+        if row["baseline"] not in samples or STEALPOOL not in samples:
+            continue
+        for ours, theirs in zip(samples[STEALPOOL], samples[row["baseline"]]):
+            ratio = ratio_to_baseline(ours, theirs, row["better"])
+            if ratio is not None:
+                ratios.append(ratio)
+    return ratios
+
+
+def geometric_mean_interval(ratios: Sequence[float], rng: random.Random) -> tuple[float, float, float]:
+    """The geometric mean of ``ratios`` and a 90% percentile-bootstrap interval around it."""
+    logs = [math.log(ratio) for ratio in ratios]
+    means = sorted(statistics.fmean(rng.choices(logs, k=len(logs))) for _ in range(RESAMPLES))
+    low, high = means[RESAMPLES // 20], means[RESAMPLES - 1 - RESAMPLES // 20]
+    return math.exp(statistics.fmean(logs)), math.exp(low), math.exp(high)
+
+
+def paired_cells(reports: Sequence[dict[str, Any]]) -> list[list[str]]:
+    """Header row, then a row per label that has a baseline, in the first report's order."""
+    rng = random.Random(0)  # the same reports print the same intervals
+    cells = [PAIRED_HEADER]
+    for label in labels_in_order(reports):
+        rows = [row for report in reports for row in report["rows"] if row["label"] == label]
+        ratios = paired_ratios(rows)
+        if not ratios:
+            continue
+        mean, low, high = geometric_mean_interval(ratios, rng)
+        below = sum(ratio < 1 for ratio in ratios)
+        against = rows[0]["baseline"]
+        cells.append([label, against, str(len(ratios)), str(below), format_ratio(mean), f"{low:.2f}-{high:.2f}"])
+    return cells
+
+
+def render_paired(reports: Sequence[dict[str, Any]]) -> str:
+    lines = [
+        f"{len(reports)} runs; per row, every round's ratio (> 1: stealpool faster) pooled over the runs",
+        "",
+    ]
+    lines += aligned_lines(paired_cells(reports), left_aligned={0, 1})
+    return "\n".join(lines)
 
 
 def render(reports: Sequence[dict[str, Any]]) -> str:
@@ -83,13 +150,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m stealpool_bench.runs",
         description="Combine several `python -m stealpool_bench --json` reports into one table.",
     )
+    parser.add_argument(
+        "--paired",
+        action="store_true",
+        help="per row: every round's ratio pooled over the runs, its geometric mean and a 90%% interval",
+    )
     parser.add_argument("reports", nargs="+", metavar="RUN.json")
     arguments = parser.parse_args(argv)
     reports = []
     for path in arguments.reports:
         with open(path, encoding="utf-8") as file:
             reports.append(json.load(file))
-    print(render(reports))
+    print(render_paired(reports) if arguments.paired else render(reports))
     return 0
 
 
