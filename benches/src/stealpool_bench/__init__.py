@@ -1,7 +1,7 @@
 """The benchmark harness: ``python -m stealpool_bench [--quick|--full] [--only ...] [--busy] [--json|--wide] ...``.
 
 In one process, each workload runs stealpool and its peers alternately
-(A B, B A, A B … after a warm-up round) and reports each peer's median and its
+(A B A B … after a warm-up round) and reports each peer's median and its
 ratio to the stdlib (> 1: faster than the stdlib). Workloads, by --only name:
 
   roundtrip     one no-op awaited at a time (per-call latency)

@@ -146,14 +146,16 @@ class BenchContext:
         contenders: Mapping[str, Callable[[], float]],
         rounds: int | None = None,
         warmup: int | None = None,
+        mirrored: bool = False,
     ) -> dict[str, list[float]]:
-        """The context's rounds (A B, B A, A B …) over ``contenders``, with progress."""
+        """The context's rounds of A B A B … (``mirrored``: A B, B A …) over ``contenders``, with progress."""
         self.progress.row(label)
         samples = alternate(
             contenders,
             rounds=self.rounds if rounds is None else rounds,
             warmup=self.warmup if warmup is None else warmup,
             on_round=self.progress.round,
+            mirrored=mirrored,
         )
         self.progress.done(label)
         return samples

@@ -2,7 +2,7 @@
 
 A machine's speed drifts during a run (frequency scaling, other processes,
 heap growth). Running every contender once per round, rounds back to back
-(A B, B A, A B …), spreads that drift over all contenders instead of charging it
+(A B A B …), spreads that drift over all contenders instead of charging it
 to whichever ran last; the medians then compare like with like, and each
 peer's ratio to the baseline says how many times better it did.
 """
@@ -32,16 +32,13 @@ class Turn(NamedTuple):
     measured: bool  # False in warm-up rounds
 
 
-def alternation_schedule(contenders: Sequence[str], rounds: int, warmup: int) -> list[Turn]:
-    """Every contender once per round, the order reversed every other round (A B C, C B A, A B C …).
+def alternation_schedule(contenders: Sequence[str], rounds: int, warmup: int, mirrored: bool = False) -> list[Turn]:
+    """Every contender once per round, in the same order each round; ``mirrored``: reversed every other round.
 
-    A fixed order would give each contender the same place every round, and
-    so the same predecessor, whose after-effects it then always meets: the
-    sha256 rows, with the serial hashing (one core busy, the other idle) always
-    just before stealpool, read about 3% below the stdlib that way and level
-    once mirrored. A sample long enough for the machine to change within a
-    round (a web server's run through its cells) also meets the first half
-    of it in one round and the second in the next.
+    A sample that takes half a minute (a web server's run through its cells)
+    is long enough for the machine to change within a round, so a peer that
+    always went first would always meet the first half of it: mirrored rounds
+    (A B, B A, A B …) take turns at each place.
     """
     if rounds < 1:
         raise ValueError("rounds must be at least 1")
@@ -52,7 +49,7 @@ def alternation_schedule(contenders: Sequence[str], rounds: int, warmup: int) ->
     return [
         Turn(round_index, name, round_index >= warmup)
         for round_index in range(warmup + rounds)
-        for name in (contenders[::-1] if round_index % 2 else contenders)
+        for name in (contenders[::-1] if mirrored and round_index % 2 else contenders)
     ]
 
 
@@ -64,6 +61,7 @@ def alternate(
     rounds: int,
     warmup: int,
     on_round: RoundCallback | None = None,
+    mirrored: bool = False,
 ) -> dict[str, list[float]]:
     """Runs the schedule; returns each contender's measured samples in round order.
 
@@ -74,7 +72,7 @@ def alternate(
     samples: dict[str, list[float]] = {name: [] for name in contenders}
     total_rounds = warmup + rounds
     current_round = -1
-    for turn in alternation_schedule(list(contenders), rounds, warmup):
+    for turn in alternation_schedule(list(contenders), rounds, warmup, mirrored):
         if turn.round_index != current_round:
             current_round = turn.round_index
             if on_round is not None:

@@ -190,7 +190,7 @@ def _measure_web(ctx: BenchContext, busy: bool) -> list[Row]:
         STEALPOOL: lambda: measure_server("stealpool_bench.web_server", ["install"], installed, seconds),
         STOCK: lambda: measure_server("stealpool_bench.web_server", ["stock"], stock, seconds),
     }
-    ctx.alternate("web" + (" (busy)" if busy else ""), contenders, rounds=rounds(ctx), warmup=0)
+    ctx.alternate("web" + (" (busy)" if busy else ""), contenders, rounds=rounds(ctx), warmup=0, mirrored=True)
     return load_rows("web", cells, results, busy, params={"seconds": seconds}, note=NOTE.format(generator()))
 
 

@@ -83,7 +83,7 @@ def _measure(ctx: BenchContext, conninfo: str, busy: bool) -> list[Row]:
         STEALPOOL: lambda: measure_server(SERVER, ["install", conninfo], installed, seconds),
         STOCK: lambda: measure_server(SERVER, ["stock", conninfo], stock, seconds),
     }
-    ctx.alternate("web_db" + (" (busy)" if busy else ""), contenders, rounds=rounds(ctx), warmup=0)
+    ctx.alternate("web_db" + (" (busy)" if busy else ""), contenders, rounds=rounds(ctx), warmup=0, mirrored=True)
     note = NOTE.format(POOL_SIZE, generator())
     params = {"seconds": seconds, "pool_size": POOL_SIZE}
     return load_rows("web_db", cells, results, busy, references=[ASYNC_REFERENCE], params=params, note=note)
