@@ -1,7 +1,9 @@
 """The ``web_db`` rows: TechEmpower's database tests on a throwaway PostgreSQL, stock anyio against install().
 
 A cluster of its own (``postgres.throwaway_cluster``) serves FastAPI on
-uvicorn with psycopg 3 (``web_db_server``). Per round, a server with
+uvicorn with psycopg 3 (``web_db_server``). Every server starts from the
+same compact ``World`` table (``postgres.restore_tables``), whatever the
+server before it updated. Per round, a server with
 ``install()`` in its lifespan runs the ``def`` endpoints and a stock one
 runs them and their ``async def`` twins (which goes first alternates round
 by round, ``results.alternation_schedule``), the ``async def`` column: a
@@ -20,13 +22,14 @@ import importlib.util
 
 from .context import FULL, BenchContext
 from .load import generator
-from .postgres import PostgresUnavailable, throwaway_cluster
+from .postgres import PostgresUnavailable, restore_tables, throwaway_cluster
 from .results import STEALPOOL, Row
 from .web import (
     STOCK,
     WARMUP_S,
     Cell,
     CellResult,
+    Measurement,
     cell_seconds,
     load_rows,
     measure_server,
@@ -79,9 +82,14 @@ def _measure(ctx: BenchContext, conninfo: str, busy: bool) -> list[Row]:
 
     installed = plan(cells, results[STEALPOOL])
     stock = plan(cells, results[STOCK]) + plan(cells, results[ASYNC_REFERENCE], ASYNC_PREFIX)
+
+    def from_restored_tables(mode: str, measurements: list[Measurement]) -> float:
+        restore_tables(conninfo)
+        return measure_server(SERVER, [mode, conninfo], measurements, seconds)
+
     contenders = {
-        STEALPOOL: lambda: measure_server(SERVER, ["install", conninfo], installed, seconds),
-        STOCK: lambda: measure_server(SERVER, ["stock", conninfo], stock, seconds),
+        STEALPOOL: lambda: from_restored_tables("install", installed),
+        STOCK: lambda: from_restored_tables("stock", stock),
     }
     ctx.alternate("web_db" + (" (busy)" if busy else ""), contenders, rounds=rounds(ctx), warmup=0, mirrored=True)
     note = NOTE.format(POOL_SIZE, generator())
