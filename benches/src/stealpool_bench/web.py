@@ -143,9 +143,11 @@ def load_rows(
                     note=note,
                 )
             )
-    rounds_measured = len(next(iter(results.values()))[cells[0]])
     errors = {
-        peer: [float(sum(by_cell[cell][index].load.errors for cell in cells)) for index in range(rounds_measured)]
+        peer: [
+            float(sum(result.load.errors for result in in_round))
+            for in_round in zip(*(by_cell[cell] for cell in cells))
+        ]
         for peer, by_cell in results.items()
     }
     per_cell = {
