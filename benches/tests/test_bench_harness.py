@@ -22,7 +22,7 @@ import pytest
 from stealpool_bench import backpressure, busy, cli, in_flight, load, memory, peers, plot, postgres, report, web, web_db
 from stealpool_bench.cli import WORKLOADS
 from stealpool_bench.context import DEFAULT, FULL, QUICK, BenchContext, Progress
-from stealpool_bench.hashing import split_evenly, worker_counts
+from stealpool_bench.hashing import SERIAL, hashing_contenders, pool_serial_samples, split_evenly, worker_counts
 from stealpool_bench.loops import LoopHost, LoopKind
 from stealpool_bench.pool_workloads import ideal_sleep_seconds
 from stealpool_bench.results import (
@@ -266,6 +266,19 @@ def test_split_evenly() -> None:
     assert sum(split_evenly(1000, 7)) == 1000
     with pytest.raises(ValueError):
         split_evenly(1, 0)
+
+
+def test_every_pool_sample_follows_a_serial_one() -> None:
+    pools: dict[str, Any] = {"pool a": object(), "pool b": object()}
+    names = list(hashing_contenders(pools, gang=None, workers=2, piece_size=1, pieces=1))  # type: ignore[arg-type]
+    assert len(names) == 5
+    for pool_name in pools:
+        assert names[names.index(pool_name) - 1].startswith(SERIAL)
+
+
+def test_serial_samples_pool_round_by_round() -> None:
+    samples = {"serial before a": [1.0, 3.0], "a": [5.0, 6.0], "serial before b": [3.0, 5.0], "b": [7.0, 8.0]}
+    assert pool_serial_samples(samples) == {"a": [5.0, 6.0], "b": [7.0, 8.0], SERIAL: [2.0, 4.0]}
 
 
 def test_ideal_sleep_time() -> None:
