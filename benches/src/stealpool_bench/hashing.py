@@ -153,9 +153,9 @@ def hashing_contenders(
 
     A pool's sample taken right after the calling thread hashed alone reads
     a few percent slower than the same sample elsewhere in the round (two
-    workers on 256 MiB: 0.96-0.98x for the pool in that place against the
-    other, 1.00-1.02x with the places swapped), so every pool follows a
-    serial sample and none pays that alone.
+    workers on 256 MiB: stealpool at 0.96-0.98x the stdlib's speed in that
+    place, 1.00-1.02x with the stdlib there or with a serial sample before
+    each), so every pool follows a serial sample and none pays that alone.
     """
     piece = FILL_BYTE * piece_size
     contenders: dict[str, Callable[[], float]] = {}
@@ -172,7 +172,7 @@ def _serial_before(pool_name: str) -> str:
 
 def pool_serial_samples(samples: dict[str, list[float]]) -> dict[str, list[float]]:
     """``samples`` with the serial samples of each round averaged into one, under ``SERIAL``."""
-    serial_names = [name for name in samples if name.startswith(f"{SERIAL} before ")]
+    serial_names = [name for name in samples if name.startswith(_serial_before(""))]
     per_round = zip(*(samples[name] for name in serial_names))
     pooled = {name: values for name, values in samples.items() if name not in serial_names}
     pooled[SERIAL] = [fmean(round_samples) for round_samples in per_round]
