@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION
+from typing import Callable
 
 import pytest
 import stall_meter
@@ -354,9 +355,7 @@ class DifferentialProgram(RuleBasedStateMachine):
         opened = time.monotonic()
         for entry in self.everything:
             for name, future in entry.futures.items():
-                while not future.done():
-                    assert in_time(opened), f"{name}: a future never ended: {entry.expected}"
-                    time.sleep(0.001)
+                wait_until(future.done, opened, f"{name}: a future never ended: {entry.expected}")
                 self.check_ending(entry, name, outcome(future))
                 if future.cancelled() and entry.task_number is not None:
                     assert entry.task_number not in self.started[name], f"{name}: a cancelled task ran"
@@ -371,20 +370,23 @@ class DifferentialProgram(RuleBasedStateMachine):
     def check_no_place_leaked(self, opened: float) -> None:
         pool = self.pools["stealpool"]
         # A cancelled job stays queued until a worker drops it.
-        while pool.stats()["queued"]:
-            assert in_time(opened), "stealpool: tasks stayed queued"
-            time.sleep(0.001)
+        wait_until(lambda: not pool.stats()["queued"], opened, "stealpool: tasks stayed queued")
         assert pool.stats()["waiting_submitters"] == 0
         if self.max_queued is None:
             return
         # A task a broken pool drops gives its place back as the dropping
         # worker lets go of it, just after failing its future: the waiter
         # that saw the failure may look first.
-        while pool._room.places.queued:
-            assert in_time(opened), "stealpool: a place leaked"
-            time.sleep(0.001)
+        wait_until(lambda: not pool._room.places.queued, opened, "stealpool: a place leaked")
         if not (self.shut_down or self.breaks):
             assert pool.submit_nowait(int).result(timeout=BOUND) == 0
+
+
+def wait_until(condition: Callable[[], object], opened: float, failure: str) -> None:
+    """Polls ``condition`` until it holds; fails with ``failure`` once not ``in_time``."""
+    while not condition():
+        assert in_time(opened), failure
+        time.sleep(0.001)
 
 
 def in_time(opened: float) -> bool:
